@@ -1,0 +1,225 @@
+# SPDX-License-Identifier: ISC
+"""mwtest: the small harness every tests/integration/test_*.py uses.
+
+A test file defines scenarios with @scenario and ends with run().  Each
+scenario prints "ok - name" or "FAIL - name: why"; run() prints the closing
+"N passed, N failed" line and exits non-zero on any failure.  Everything runs
+on 127.0.0.1, every wait is bounded, every process started is stopped.
+"""
+import atexit
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.path.join(ROOT, "bin")
+_scenarios = []
+_procs = []
+_tmpdirs = []
+
+
+def scenario(fn):
+    """Register a scenario function (run in definition order)."""
+    _scenarios.append(fn)
+    return fn
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, why):
+    if not cond:
+        raise Fail(why)
+
+
+def eq(got, want, what=""):
+    if got != want:
+        raise Fail("%s: got %r, want %r" % (what, got, want))
+
+
+def tmpdir(prefix="mwtest-"):
+    d = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(d, 0o755)
+    _tmpdirs.append(d)
+    return d
+
+
+def spawn(argv, **kw):
+    """Start a process in its own process group; stopped at exit."""
+    kw.setdefault("stdout", subprocess.DEVNULL)
+    kw.setdefault("stderr", subprocess.DEVNULL)
+    p = subprocess.Popen(argv, start_new_session=True, **kw)
+    _procs.append(p)
+    return p
+
+
+def stop(p, sig=signal.SIGTERM, timeout=10):
+    """Stop a spawned process group; kill it if it does not go in time."""
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait(5)
+    return p.returncode
+
+
+def wait_port(port, host="127.0.0.1", timeout=15):
+    """Wait until something accepts on host:port."""
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection((host, port), 0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise Fail("nothing listening on %s:%d after %ds" % (host, port, timeout))
+
+
+def wait_for(pred, timeout=10, what="condition"):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise Fail("timed out waiting for " + what)
+
+
+def read_events(path):
+    """The attack events of a JSON log file, as dicts."""
+    out = []
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    out.append(json.loads(line))
+    except FileNotFoundError:
+        pass
+    return [e for e in out if e.get("event") == "attack"]
+
+
+class Line:
+    """A line-oriented client socket with bounded reads."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=10):
+        self.s = socket.create_connection((host, port), timeout)
+        self.s.settimeout(timeout)
+        self.buf = b""
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.s.sendall(data)
+
+    def cmd(self, line):
+        self.send(line + "\r\n")
+        return self.line()
+
+    def line(self):
+        """One line without CRLF, or None at EOF."""
+        while b"\n" not in self.buf:
+            try:
+                d = self.s.recv(65536)
+            except ConnectionResetError:
+                d = b""
+            if not d:
+                if self.buf:
+                    b, self.buf = self.buf, b""
+                    return b.decode("latin-1")
+                return None
+            self.buf += d
+        ln, self.buf = self.buf.split(b"\n", 1)
+        return ln.rstrip(b"\r").decode("latin-1")
+
+    def multiline(self):
+        """Lines up to the terminating '.', dot-stuffing undone."""
+        out = []
+        while True:
+            ln = self.line()
+            if ln is None:
+                raise Fail("EOF inside a multi-line response")
+            if ln == ".":
+                return out
+            out.append(ln[1:] if ln.startswith(".") else ln)
+
+    def eof(self, timeout=5):
+        """Whether the peer closes (reads nothing more) within timeout."""
+        self.s.settimeout(timeout)
+        try:
+            while True:
+                d = self.s.recv(65536)
+                if not d:
+                    return True
+                self.buf += d
+        except socket.timeout:
+            return False
+        except ConnectionResetError:
+            return True
+
+    def close(self):
+        self.s.close()
+
+
+def _cleanup():
+    for p in _procs:
+        try:
+            stop(p, timeout=5)
+        except Exception:
+            pass
+    if not os.environ.get("MWTEST_KEEP"):
+        for d in _tmpdirs:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+atexit.register(_cleanup)
+
+
+def run(setup=None, teardown=None):
+    """Run every scenario; print the closing line; exit 0 or 1."""
+    passed = failed = 0
+    only = os.environ.get("SCENARIO")
+    try:
+        if setup:
+            setup()
+    except Exception as e:
+        traceback.print_exc()
+        print("FAIL - setup: %s" % e)
+        print("0 passed, %d failed" % max(1, len(_scenarios)))
+        sys.exit(1)
+    for fn in _scenarios:
+        if only and only not in fn.__name__:
+            continue
+        t0 = time.time()
+        try:
+            fn()
+            passed += 1
+            print("ok - %s (%.1fs)" % (fn.__name__, time.time() - t0))
+        except Exception as e:
+            failed += 1
+            if not isinstance(e, Fail):
+                traceback.print_exc()
+            print("FAIL - %s: %s" % (fn.__name__, e))
+        sys.stdout.flush()
+    if teardown:
+        try:
+            teardown()
+        except Exception as e:
+            print("teardown: %s" % e)
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed or not passed else 0)
