@@ -72,7 +72,7 @@ int	evt_json_escape(char *buf, size_t sz, const void *in, size_t len,
 struct evt_rate {
 	long long	 second;	/* the second being counted */
 	long		 count;		/* events in that second */
-	long		 suppressed;	/* events not written in it */
+	long		 suppressed;	/* not written since the last summary */
 };
 bool	evt_rate_allow(struct evt_rate *, long long now_sec, long max);
 

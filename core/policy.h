@@ -122,6 +122,13 @@ void		 pol_actions(const struct policy *, const struct sockaddr *client,
 struct policy	*pol_current(void);
 void		 pol_set_current(struct policy *);
 
+/*
+ * Split "host:port", "[v6address]:port" or "*:port" (host "" = any
+ * address) into host and port; 0, or -1 when malformed.
+ */
+int		 pol_hostport(const char *spec, char *host, size_t hostsz,
+		    unsigned *port);
+
 /* "low"/"medium"/"high"; -1 if none. */
 int		 pol_sensitivity_parse(const char *);
 const char	*pol_sensitivity_name(enum mcp_sensitivity);
