@@ -55,7 +55,7 @@ all:
 
 include core/core.mk
 include $(wildcard pop3hook/pop3hook.mk milter/milter.mk tools/tools.mk \
-	tests/unit/unit.mk fuzz/fuzz.mk)
+	tests/unit/unit.mk fuzz/fuzz.mk bench/bench.mk bench/milter.mk)
 
 all: $(PROGS)
 
