@@ -676,13 +676,58 @@ conf_defaults(struct policy *pol)
 	return 0;
 }
 
+/*
+ * libconfuse accepts a file that ends inside a section; check that every
+ * '{' is closed, skipping strings and comments, so "pop3 {" alone is an
+ * error.  Returns the line of the innermost unclosed '{', or 0.
+ */
+static int
+conf_unclosed_line(const char *path)
+{
+	FILE	*f = fopen(path, "r");
+	int	 c, prev = 0, line = 1, depth = 0, open_line[64];
+	bool	 in_str = false, in_line_comment = false, in_block = false;
+
+	if (f == NULL)
+		return 0;
+	while ((c = getc(f)) != EOF) {
+		if (c == '\n')
+			line++;
+		if (in_line_comment) {
+			in_line_comment = c != '\n';
+		} else if (in_block) {
+			in_block = !(prev == '*' && c == '/');
+		} else if (in_str) {
+			if (c == '\\' && (c = getc(f)) == '\n')
+				line++;
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"')
+			in_str = true;
+		else if (c == '#' || (prev == '/' && c == '/'))
+			in_line_comment = true;
+		else if (prev == '/' && c == '*') {
+			in_block = true;
+			c = 0;
+		} else if (c == '{') {
+			if (depth < 64)
+				open_line[depth] = line;
+			depth++;
+		} else if (c == '}' && depth > 0)
+			depth--;
+		prev = c;
+	}
+	fclose(f);
+	return depth > 0 ? open_line[depth > 64 ? 63 : depth - 1] : 0;
+}
+
 /* Parse the file into a new policy; errors to errf. */
 struct policy *
 conf_read(const char *path, FILE *errf)
 {
 	struct policy	*pol;
 	cfg_t		*cfg;
-	int		 rc;
+	int		 rc, line;
 
 	conf_errf = errf != NULL ? errf : stderr;
 	conf_path = path;
@@ -706,6 +751,11 @@ conf_read(const char *path, FILE *errf)
 	cfg_set_error_function(cfg, conf_errfunc_cb);
 	conf_set_validators(cfg);
 	rc = cfg_parse(cfg, path);
+	if (rc == CFG_SUCCESS && (line = conf_unclosed_line(path)) > 0) {
+		fprintf(conf_errf, "%s:%d: section not closed: missing '}'\n",
+		    path, line);
+		rc = CFG_PARSE_ERROR;
+	}
 	if (rc == CFG_FILE_ERROR) {
 		fprintf(conf_errf, "%s: cannot read: %s\n", path,
 		    strerror(errno != 0 ? errno : ENOENT));

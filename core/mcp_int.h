@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * mcp_int.h: what the Malicious Code Protector's files share: the per-thread
+ * work slot, the packed instruction summary and the findings of one window.
+ */
+#ifndef MW_MCP_INT_H
+#define MW_MCP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <capstone/capstone.h>
+
+/*
+ * Input is judged in windows of MCP_WIN bytes that advance by MCP_STEP, so
+ * the work arrays are fixed and the cost is linear in the input; the overlap
+ * is longer than any sled or chain a threshold asks for.  Both are multiples
+ * of 3 so that base64 windows start on a quantum.
+ */
+#define MCP_WIN		6144
+#define MCP_STEP	4608
+
+enum mcp_mode {
+	MCP_X86_32,
+	MCP_X86_64,
+	MCP_NMODES,
+};
+
+/* What an instruction does to the flow of execution. */
+enum mcp_kind {
+	MCP_K_INVALID,			/* does not decode, or is cut off */
+	MCP_K_NORMAL,			/* falls through */
+	MCP_K_STOP,			/* privileged, trapping, far transfer */
+	MCP_K_END,			/* ret, indirect jmp/call: a plausible end */
+	MCP_K_JMP,			/* relative unconditional jump */
+	MCP_K_JCC,			/* relative conditional jump, loop, jecxz */
+	MCP_K_CALL,			/* relative call */
+	MCP_K_SYS,			/* int 0x80, int 0x2e, syscall, sysenter */
+};
+
+/*
+ * One instruction summarised in 32 bits (the decode cache stores these):
+ * length, kind, size of the trailing relative displacement, and flags.
+ */
+#define MI_LEN(x)	((unsigned)(x) & 0xfu)
+#define MI_KIND(x)	(((unsigned)(x) >> 4) & 0x7u)
+#define MI_RELSZ(x)	(((unsigned)(x) >> 7) & 0x7u)	/* 0, 1, 2 or 4 */
+#define MI_MK(len, kind, relsz)	((uint32_t)(len) | (uint32_t)(kind) << 4 | \
+				    (uint32_t)(relsz) << 7)
+#define MI_COMMON	(1u << 10)	/* in the working vocabulary of shellcode */
+#define MI_SLED		(1u << 11)	/* register-only, fit for a sled */
+#define MI_POP		(1u << 12)	/* pop into a general register */
+#define MI_FPU		(1u << 13)	/* x87: records the FPU instruction pointer */
+#define MI_FNSTENV	(1u << 14)	/* fnstenv to the stack */
+#define MI_MEMW		(1u << 15)	/* writes memory through a base register */
+#define MI_PUSH		(1u << 16)	/* push */
+#define MI_UNDET	(1u << 30)	/* cache: depends on more than 2 bytes */
+#define MI_FILLED	(1u << 31)	/* cache: entry computed */
+
+/* A work slot: one per concurrent scan, taken from a pool. */
+struct mcp_slot {
+	csh		 cs[MCP_NMODES];	/* capstone, detail on */
+	cs_insn		*insn[MCP_NMODES];	/* preallocated instruction */
+	uint32_t	 inf[MCP_WIN];		/* summary per offset */
+	uint16_t	 ex[MCP_WIN];		/* sled exit offset per offset */
+	uint16_t	 cc[MCP_WIN];		/* common chain length */
+	uint16_t	 np[MCP_WIN];		/* binary instructions in it */
+	uint8_t		 sys[MCP_WIN];		/* chain ends in a system call */
+	uint16_t	 npre[MCP_WIN + 1];	/* non-printable bytes before */
+	uint16_t	 dq[MCP_WIN];		/* sled sliding-minimum deque */
+	unsigned char	 dec[MCP_WIN];		/* a decoded base64 window */
+	struct mcp_slot	*next;			/* free list */
+};
+
+/* What one window shows, in one mode; the largest figure of each kind. */
+struct mcp_feat {
+	int	 sled;		/* bytes, sled with binary bytes */
+	int	 psled;		/* bytes, all-printable sled */
+	int	 chain;		/* instructions, mostly binary common chain */
+	int	 syschain;	/* instructions, chain ending in a system call */
+	int	 getpc;		/* 0, or which GetPC idiom (MCP_GETPC_*) */
+	int	 loop;		/* instructions in a decoder loop body */
+	int	 alnum;		/* instructions, printable decoder stub */
+};
+
+enum {
+	MCP_GETPC_NONE,
+	MCP_GETPC_CALLPOP,
+	MCP_GETPC_FNSTENV,
+};
+
+uint32_t	mcp_decode(struct mcp_slot *, int mode, const unsigned char *,
+		    size_t avail);
+uint32_t	mcp_decode_live(struct mcp_slot *, int mode,
+		    const unsigned char *, size_t avail);
+void		mcp_window(struct mcp_slot *, int mode, const unsigned char *,
+		    size_t len, struct mcp_feat *);
+
+#endif
