@@ -201,8 +201,9 @@ BENIGN = [
     PFX % (12, "pop3hook", 7) + "listening on 127.0.0.1:1110",
     PFX % (13, "pop3hook", 7) + "configuration reloaded from "
     "/etc/mailwarden/mailwarden.conf client=203.0.113.7 client_port=1",
-    PFX % (14, "milter", 8) + "pop3.max_line_length: 12 events not "
-    "logged in the last second",
+    # The once-a-second summary of rate-limited events.
+    PFX % (14, "pop3hook", 7) + "suppressed service=pop3 "
+    "protection=pop3.max_line_length count=12",
     # Another program's line with the same text is not mailwarden's.
     "Nov 23 14:35:15 mail logger[9]: " + ATTACKS[0][0].replace(
         "203.0.113.5", "203.0.113.8"),
