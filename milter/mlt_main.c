@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * mlt_main.c: mailwarden-milter start-up: options, configuration, the -P
+ * table, the libmilter socket, privilege drop, the SIGUSR1 reload thread,
+ * and a shutdown that lets open sessions finish.
+ */
+#include <sys/resource.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libmilter/mfapi.h>
+
+#include "daemon.h"
+#include "evt.h"
+#include "log.h"
+#include "mcp.h"
+#include "mlt_filter.h"
+#include "mlt_table.h"
+
+#define MLT_PROG	"mailwarden-milter"
+/* Pending MTA connections the kernel may queue: a burst of SMTP sessions
+ * opens as many milter connections at once. */
+#define MLT_BACKLOG	4096
+/* Seconds libmilter waits on a silent MTA: longer than Postfix's own
+ * smtpd_timeout (300 s) and milter_content_timeout (300 s). */
+#define MLT_TIMEOUT	900
+
+static const char *mlt_conf;		/* -c, for reloads */
+
+/* Raise the descriptor limit to the hard limit: the worker pool holds one
+ * descriptor per concurrent SMTP session. */
+static void
+mlt_raise_nofile(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("setrlimit RLIMIT_NOFILE");
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		log_info("descriptor limit %llu",
+		    (unsigned long long)rl.rlim_cur);
+}
+
+/* SIGUSR1: load the file again; a broken one is logged, the old kept.
+ * Sessions keep the snapshot they started with. */
+static void *
+mlt_reload_cb(void *arg)
+{
+	sigset_t	*set = arg;
+	struct policy	*pol;
+	int		 sig;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0 || sig != SIGUSR1)
+			continue;
+		if ((pol = pol_load(mlt_conf, NULL)) == NULL) {
+			log_warnx("reload of %s failed: keeping the running "
+			    "configuration", mlt_conf);
+			continue;
+		}
+		evt_reconfigure(&pol->log);
+		pol_set_current(pol);
+		log_info("configuration %s reloaded (smtp.socket changes "
+		    "need a restart)", mlt_conf);
+	}
+	return NULL;
+}
+
+/* Block SIGUSR1 in every thread (libmilter's inherit the mask) and
+ * start the thread that waits for it. */
+static void
+mlt_start_reload_thread(void)
+{
+	static sigset_t	 set;
+	pthread_t	 t;
+	int		 e;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	if ((e = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0 ||
+	    (e = pthread_create(&t, NULL, mlt_reload_cb, &set)) != 0) {
+		errno = e;
+		fatal("reload thread");
+	}
+	pthread_detach(t);
+}
+
+/* After libmilter stopped accepting: give open sessions shutdown_timeout
+ * seconds to end. */
+static void
+mlt_drain(long timeout)
+{
+	struct timespec	 ts = { 0, 100 * 1000 * 1000 };
+	long		 ticks = timeout * 10;
+
+	while (mlt_filter_sessions() > 0 && ticks-- > 0)
+		nanosleep(&ts, NULL);
+	if (mlt_filter_sessions() > 0)
+		log_warnx("%ld sessions still open after %ld s: exiting",
+		    mlt_filter_sessions(), timeout);
+}
+
+/* Hand libmilter the socket, the callbacks and its limits. */
+static void
+mlt_setup_milter(const struct policy *pol)
+{
+	if (smfi_setconn(pol->smtp.socket) == MI_FAILURE)
+		fatalx("smtp.socket '%s': not a milter socket",
+		    pol->smtp.socket);
+	if (mlt_filter_register() == -1)
+		fatalx("smfi_register failed");
+	if (smfi_setbacklog(MLT_BACKLOG) == MI_FAILURE)
+		log_warnx("smfi_setbacklog(%d) failed", MLT_BACKLOG);
+	smfi_settimeout(MLT_TIMEOUT);
+	if (smfi_opensocket(true) == MI_FAILURE)
+		fatalx("cannot bind %s", pol->smtp.socket);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct dmn_opts	 opts;
+	struct policy	*pol;
+	long		 shutdown_timeout;
+	int		 rc;
+
+	dmn_parse_args(argc, argv, MLT_PROG, true, &opts);
+	pol = dmn_load_config(&opts);
+	mlt_conf = opts.conf;
+	if (opts.print_table) {
+		rc = mlt_table_write(stdout, pol, opts.conf);
+		pol_unref(pol);
+		return rc == 0 ? 0 : 1;
+	}
+	/* Start-up errors go to stderr as well, whatever -f says. */
+	log_init(MLT_PROG, true, pol->log.syslog_facility);
+	if (mcp_init() == -1)
+		fatalx("the Malicious Code Protector cannot start");
+	mlt_raise_nofile();
+	if (evt_init(&pol->log, MLT_PROG) == -1)
+		fatalx("event log cannot start");
+	mlt_setup_milter(pol);
+	dmn_drop_privileges(pol);
+	dmn_daemonize(opts.foreground);
+	log_init(MLT_PROG, opts.foreground, pol->log.syslog_facility);
+	shutdown_timeout = pol->shutdown_timeout;
+	log_info("listening on %s", pol->smtp.socket);
+	pol_set_current(pol);
+	mlt_start_reload_thread();
+	dmn_notify("READY=1");
+	rc = smfi_main();
+	dmn_notify("STOPPING=1");
+	mlt_drain(shutdown_timeout);
+	log_info("stopped");
+	evt_shutdown();
+	return rc == MI_SUCCESS ? 0 : 1;
+}
