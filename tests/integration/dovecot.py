@@ -349,9 +349,12 @@ protocol pop3 {
 
     @staticmethod
     def _raise_nofile():
+        # As many descriptors as allowed (2,000+ connections in perf mode).
         import resource
         try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (65536, 65536))
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            want = 65536 if hard == resource.RLIM_INFINITY else hard
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
         except (ValueError, OSError):
             pass
 
