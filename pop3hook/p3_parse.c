@@ -99,14 +99,15 @@ p3_cmd_lookup(const char *kw, size_t len)
 	return NULL;
 }
 
-/* Whether the octets are ASCII letters only. */
+/* Whether the octets are ASCII letters and digits only (UTF8 has one). */
 static bool
-p3_is_alpha(const char *s, size_t len)
+p3_is_alnum(const char *s, size_t len)
 {
 	size_t	 i;
 
 	for (i = 0; i < len; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z')))
+		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')))
 			return false;
 	return true;
 }
@@ -196,7 +197,7 @@ p3_parse_command(const char *line, size_t len, bool cut,
 	cl->kw = line;
 	cl->kwlen = sp != NULL ? (size_t)(sp - line) : body;
 	cl->kw_ok = cl->kwlen >= 3 && cl->kwlen <= 4 &&
-	    p3_is_alpha(line, cl->kwlen);
+	    p3_is_alnum(line, cl->kwlen);
 	cl->info = cl->kw_ok ? p3_cmd_lookup(line, cl->kwlen) : NULL;
 	cl->cmd = cl->info != NULL ? cl->info->cmd : P3_CMD_UNKNOWN;
 	if (cl->cmd == P3_CMD_UNKNOWN && cl->kwlen == 7 &&

@@ -85,7 +85,7 @@ struct p3_cmdline {
 	enum p3_cmd	 cmd;		/* P3_CMD_UNKNOWN if not in the table */
 	const char	*kw;		/* keyword as sent */
 	size_t		 kwlen;		/* its length */
-	bool		 kw_ok;		/* 3-4 ASCII letters */
+	bool		 kw_ok;		/* 3-4 ASCII letters or digits */
 	const char	*rest;		/* everything after "KW " */
 	size_t		 restlen;	/* its length (0 if none) */
 	bool		 blank;		/* arguments absent or only spaces */

@@ -100,6 +100,8 @@ p3_xclient_hook(void *arg)
 	char		 line[P3_HDR_MAX];
 	int		 n;
 
+	if (s->b_shut || s->bfd < 0)
+		return;			/* the client is gone already */
 	n = p3_xclient_line(&s->client.sa, line, sizeof(line));
 	if (n < 0 || send(s->bfd, line, (size_t)n, MSG_NOSIGNAL) != n) {
 		log_warnx("%s: cannot send XCLIENT to the backend",

@@ -200,7 +200,9 @@ bool
 p3_client_paused(const struct p3_state *st)
 {
 	return st->phase == P3_PH_GREETING || st->block_prot >= 0 ||
-	    st->stls_pending || (st->sasl && !st->sasl_client_turn) ||
+	    st->stls_pending || st->utf8_pending ||
+	    (st->sasl && !st->sasl_client_turn) ||
+	    (!st->conf->inspect_after_auth && st->logins_pending > 0) ||
 	    st->qlen >= P3_QMAX;
 }
 
@@ -342,6 +344,8 @@ p3_command_sent(struct p3_state *st, const struct p3_cmdline *cl)
 		st->hooks->user(st->arg, cl->arg[0], cl->arglen[0]);
 	else if (cl->cmd == P3_CMD_STLS)
 		st->stls_pending = true;
+	else if (cl->cmd == P3_CMD_UTF8)
+		st->utf8_pending = true;
 	if (cl->cmd == P3_CMD_AUTH && cl->nargs > 0) {
 		st->sasl = true;
 		st->sasl_client_turn = false;
@@ -489,6 +493,8 @@ p3_answered(struct p3_state *st, const struct p3_expect *e, enum p3_status k)
 		st->sasl = st->sasl_client_turn = false;
 	if (e->cmd == P3_CMD_STLS)
 		st->stls_pending = false;
+	if (e->cmd == P3_CMD_UTF8)
+		st->utf8_pending = false;
 	if (k != P3_ST_OK)
 		return;
 	if (e->login) {

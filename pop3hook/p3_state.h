@@ -96,6 +96,7 @@ struct p3_state {
 	bool		 client_skip;	/* passing the rest of an overlong line */
 	bool		 utf8;		/* UTF8 accepted (RFC 6856) */
 	bool		 stls_pending;	/* STLS sent, answer due */
+	bool		 utf8_pending;	/* UTF8 sent, answer due */
 	bool		 sasl;		/* inside an AUTH exchange */
 	bool		 sasl_client_turn; /* a "+ " came: a response is due */
 	bool		 xclient_sent;	/* XCLIENT injected after greeting */

@@ -15,7 +15,8 @@ bin/mailwarden-pop3hook: $(B)/pop3hook/p3_main.o $(P3_LIB_OBJS) $(CORE_LIB)
 
 CHECK_EXTRA_p3_parse	:= $(P3_LIB_OBJS)
 CHECK_EXTRA_p3_state	:= $(P3_LIB_OBJS)
-CHECK_EXTRA_p3_conn	:= $(P3_LIB_OBJS)
 CHECK_LIBS_p3_parse	:= $(EV_LIBS)
 CHECK_LIBS_p3_state	:= $(EV_LIBS)
-CHECK_LIBS_p3_conn	:= $(EV_LIBS)
+
+# The pop3hook unit tests include pop3hook's headers.
+$(B)/tests/unit/check_p3_%.o: EXTRA_CFLAGS = $(CHECK_CFLAGS) $(CAPSTONE_CFLAGS) -Ipop3hook
