@@ -76,18 +76,27 @@ mlt_reload_cb(void *arg)
 	return NULL;
 }
 
-/* Block SIGUSR1 in every thread (libmilter's inherit the mask) and
- * start the thread that waits for it. */
+/*
+ * Block SIGUSR1 and libmilter's stop signals (SIGHUP, SIGTERM, SIGINT) in
+ * every thread, then start the thread that waits for SIGUSR1.  Threads
+ * inherit the mask, so the stop signals only reach libmilter's own signal
+ * thread (smfi_main) and never kill the process from another thread.
+ */
 static void
 mlt_start_reload_thread(void)
 {
 	static sigset_t	 set;
+	sigset_t	 all;
 	pthread_t	 t;
 	int		 e;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
-	if ((e = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0 ||
+	all = set;
+	sigaddset(&all, SIGHUP);
+	sigaddset(&all, SIGTERM);
+	sigaddset(&all, SIGINT);
+	if ((e = pthread_sigmask(SIG_BLOCK, &all, NULL)) != 0 ||
 	    (e = pthread_create(&t, NULL, mlt_reload_cb, &set)) != 0) {
 		errno = e;
 		fatal("reload thread");

@@ -181,6 +181,9 @@ class Postfix:
             ("biff", "no"),
             ("smtputf8_enable", "yes"),
             ("smtpd_error_sleep_time", "0"),
+            # "connect from localhost[127.0.0.1]:PORT": tests match the
+            # port with the event's client_port.
+            ("smtpd_client_port_logging", "yes"),
             ("milter_default_action", "tempfail"),
             ("disable_dns_lookups", "yes"),
             ("smtp_dns_support_level", "disabled"),
@@ -342,11 +345,136 @@ class Postfix:
                 pass
         return "\n".join(out)
 
+    def client_ports(self, since=0):
+        """Client ports of the sessions Postfix accepted after since."""
+        return [int(p) for p in re.findall(
+            r": connect from [^\[]*\[127\.0\.0\.1\]:(\d+)",
+            self.log()[since:])]
+
     def postconf(self, *args):
         r = subprocess.run([POSTCONF, "-c", self.conf_dir] + list(args),
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            timeout=30)
         return r.stdout.decode(errors="replace")
+
+
+# -- mailwarden-milter and SMTP clients ---------------------------------
+
+MILTER = os.path.join(mwtest.BIN, "mailwarden-milter")
+EVENT_KEYS = ["ts", "event", "service", "protection", "action",
+              "attack_name", "attack_info", "client", "client_port",
+              "session", "user", "detail"]
+
+
+class Milter:
+    """A mailwarden-milter on 127.0.0.1:port with its own configuration.
+
+    smtp is the text inside the smtp { } section (the socket is added),
+    top is top-level text; events go to <dir>/events.json, syslog is off.
+    """
+
+    def __init__(self, port, smtp="", top="", dir=None):
+        self.port = port
+        self.dir = dir or mwtest.tmpdir("mwmilter-")
+        self.conf = os.path.join(self.dir, "mailwarden.conf")
+        self.json = os.path.join(self.dir, "events.json")
+        self.spec = "inet:127.0.0.1:%d" % port
+        self.proc = None
+        self.write_conf(smtp, top)
+
+    def write_conf(self, smtp="", top=""):
+        with open(self.conf, "w") as f:
+            f.write('%s\nlog { syslog = false json_file = "%s" }\n'
+                    'smtp {\n  socket = "inet:%d@127.0.0.1"\n%s\n}\n' %
+                    (top, self.json, self.port, smtp))
+
+    def table(self):
+        """The -P smtpd_command_filter table of this configuration."""
+        r = subprocess.run([MILTER, "-c", self.conf, "-P"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=10)
+        if r.returncode != 0:
+            raise mwtest.Fail("-P failed: %s" % r.stderr.decode())
+        return r.stdout.decode()
+
+    def start(self, timeout=10):
+        self._errf = open(os.path.join(self.dir, "milter.stderr"), "ab")
+        self.proc = mwtest.spawn([MILTER, "-f", "-c", self.conf],
+                                 stdout=self._errf, stderr=self._errf)
+        end = time.time() + timeout
+        while not Postfix._tcp_listening(self.port):
+            if self.proc.poll() is not None or time.time() > end:
+                raise mwtest.Fail("milter on %d did not start: %s" %
+                                  (self.port, self.stderr()))
+            time.sleep(0.02)
+        return self
+
+    def stderr(self):
+        try:
+            with open(os.path.join(self.dir, "milter.stderr"),
+                      errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        """SIGTERM; the exit status."""
+        if self.proc is None:
+            return None
+        rc = mwtest.stop(self.proc)
+        self.proc = None
+        self._errf.close()
+        return rc
+
+    def events(self):
+        return mwtest.read_events(self.json)
+
+    def wait_events(self, n, timeout=5):
+        """Wait until there are at least n events; return them all."""
+        return mwtest.wait_for(lambda: len(self.events()) >= n and
+                               self.events(), timeout,
+                               "%d events in %s" % (n, self.json))
+
+
+def event_check(e, protection, action, attack_name, attack_info, detail,
+                user=None, client_port=None):
+    """Assert one attack event field by field, keys in SPEC order."""
+    mwtest.eq(list(e.keys()), EVENT_KEYS, "event keys")
+    mwtest.check(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z",
+                              e["ts"]), "ts %r" % e["ts"])
+    mwtest.check(re.fullmatch(r"[0-9a-f]{16}", e["session"]),
+                 "session %r" % e["session"])
+    want = {"event": "attack", "service": "smtp", "protection": protection,
+            "action": action, "attack_name": attack_name,
+            "attack_info": attack_info, "client": "127.0.0.1",
+            "user": user, "detail": detail}
+    got = {k: e[k] for k in want}
+    mwtest.eq(got, want, "event")
+    if client_port is not None:
+        mwtest.eq(e["client_port"], client_port, "client_port")
+    else:
+        mwtest.check(isinstance(e["client_port"], int) and
+                     e["client_port"] > 0, "client_port %r" %
+                     e["client_port"])
+
+
+def swaks(port, *args, timeout=30):
+    """Run swaks against 127.0.0.1:port; (exit status, [server replies]).
+
+    Each reply is the text of one (last) reply line, e.g.
+    "550 5.7.1 Command was blocked by Security Policy"."""
+    argv = ["swaks", "--server", "127.0.0.1:%d" % port, "--helo",
+            "client.test.example", "--timeout", "20"]
+    argv += list(args)
+    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=timeout)
+    out = r.stdout.decode("utf-8", errors="replace")
+    replies = []
+    for ln in out.splitlines():
+        m = re.match(r"^(<-|<~|<\*\*|<~\*) +(\d{3} .*)$", ln)
+        if m:
+            replies.append(m.group(2))
+    return r.returncode, replies, out
 
 
 def _main(argv):
