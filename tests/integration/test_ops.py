@@ -5,18 +5,22 @@ document every option and key; the fail2ban filter catches the attack lines
 the events module writes and nothing else; the systemd units verify, carry
 the required directives and score an exposure of 2.0 or lower; `make
 install` and the .deb put every file in place without overwriting a
-configuration.  Ports: none (25100-25199 reserved).
+configuration; the daemons keep the sd_notify contract of the units.
+Ports 25110-25120.
 """
 import glob
 import gzip
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mwtest import ROOT, BIN, check, eq, run, scenario, tmpdir  # noqa: E402
+from mwtest import (ROOT, BIN, Fail, check, eq, run, scenario,  # noqa: E402
+                    spawn, stop, tmpdir)
 
 MAN = os.path.join(ROOT, "man")
 UNITS = os.path.join(ROOT, "systemd")
@@ -435,6 +439,79 @@ def unit_scenarios(name):
 
 for _u in DAEMONS:
     unit_scenarios(_u)
+
+
+NOTIFY_CONF = """log { syslog = false }
+pop3 {
+  listen = {"127.0.0.1:%d"}
+  backend = "127.0.0.1:%d"
+}
+smtp { socket = "inet:%d@127.0.0.1" }
+"""
+NOTIFY_PORTS = {"mailwarden-pop3hook": 25110, "mailwarden-milter": 25120}
+
+
+def notify_scenario(name):
+    """What Type=notify, ExecStartPre and ExecReload rely on: -t, READY=1
+    once listening, RELOADING=1/READY=1 around the reload signal,
+    STOPPING=1 and exit 0 on SIGTERM."""
+    sig = signal.SIGUSR1 if name == "mailwarden-milter" else signal.SIGHUP
+    port = NOTIFY_PORTS[name]
+
+    def fn():
+        exe = os.path.join(BIN, name)
+        check(os.access(exe, os.X_OK), "bin/%s not built" % name)
+        d = tmpdir()
+        conf = os.path.join(d, "mailwarden.conf")
+        with open(conf, "w") as f:
+            f.write(NOTIFY_CONF % (25110, 25111, 25120))
+        r = sh([exe, "-t", "-c", conf])
+        eq((r.returncode, r.stdout.strip()), (0, "configuration OK"),
+           "-t on a good file")
+        bad = os.path.join(d, "bad.conf")
+        with open(bad, "w") as f:
+            f.write("log {\n  sylog = true\n}\n")
+        r = sh([exe, "-t", "-c", bad])
+        eq(r.returncode, 1, "-t on a bad file")
+        check(bad + ":2" in r.stdout + r.stderr, "no file:line in %r"
+              % (r.stdout + r.stderr))
+        path = os.path.join(d, "notify")
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.bind(path)
+        s.settimeout(10)
+        got = []
+
+        def expect(state):
+            while True:
+                try:
+                    msg = s.recv(4096).decode()
+                except socket.timeout:
+                    raise Fail("no %s from %s (got %r)" % (state, name, got))
+                got.append(msg)
+                if state in msg.split("\n"):
+                    return
+        p = spawn([exe, "-f", "-c", conf],
+                  env=dict(os.environ, NOTIFY_SOCKET=path))
+        try:
+            expect("READY=1")
+            c = socket.create_connection(("127.0.0.1", port), 2)
+            c.close()
+            os.kill(p.pid, sig)
+            expect("RELOADING=1")
+            expect("READY=1")
+            check(p.poll() is None, "%s exited on %s" % (name, sig.name))
+            os.kill(p.pid, signal.SIGTERM)
+            expect("STOPPING=1")
+            eq(p.wait(15), 0, "exit status after SIGTERM")
+        finally:
+            stop(p)
+            s.close()
+    fn.__name__ = "systemd_notify_" + name.split("-")[1]
+    return scenario(fn)
+
+
+for _u in DAEMONS:
+    notify_scenario(_u)
 
 
 @scenario
