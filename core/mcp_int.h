@@ -53,8 +53,14 @@ enum mcp_kind {
 #define MI_POP		(1u << 12)	/* pop into a general register */
 #define MI_FPU		(1u << 13)	/* x87: records the FPU instruction pointer */
 #define MI_FNSTENV	(1u << 14)	/* fnstenv to the stack */
-#define MI_MEMW		(1u << 15)	/* writes memory through a base register */
+#define MI_MEMW		(1u << 15)	/* read-modify-write of memory via a base */
 #define MI_PUSH		(1u << 16)	/* push */
+#define MI_BASE(x)	(((unsigned)(x) >> 17) & 0xfu)	/* memory base + 1 */
+#define MI_WREG(x)	(((unsigned)(x) >> 21) & 0xfu)	/* register written + 1 */
+#define MI_MKBASE(r)	((uint32_t)(r) << 17)
+#define MI_MKWREG(r)	((uint32_t)(r) << 21)
+#define MI_STEP		(1u << 25)	/* moves a register by a small step */
+#define MI_WMEM		(1u << 26)	/* writes memory, not through esp/ebp */
 #define MI_UNDET	(1u << 30)	/* cache: depends on more than 2 bytes */
 #define MI_FILLED	(1u << 31)	/* cache: entry computed */
 
@@ -67,8 +73,11 @@ struct mcp_slot {
 	uint16_t	 cc[MCP_WIN];		/* common chain length */
 	uint16_t	 np[MCP_WIN];		/* binary instructions in it */
 	uint8_t		 sys[MCP_WIN];		/* chain ends in a system call */
-	uint16_t	 npre[MCP_WIN + 1];	/* non-printable bytes before */
+	uint16_t	 npre[MCP_WIN + 1];	/* non-text bytes before */
 	uint16_t	 dq[MCP_WIN];		/* sled sliding-minimum deque */
+	uint16_t	 pc[MCP_WIN];		/* printable chain length */
+	uint8_t		 seen[MCP_WIN];		/* walked by the printable test */
+	uint8_t		 rep[MCP_WIN];		/* 4 bytes repeat ones just before */
 	unsigned char	 dec[MCP_WIN];		/* a decoded base64 window */
 	struct mcp_slot	*next;			/* free list */
 };
@@ -94,6 +103,7 @@ uint32_t	mcp_decode(struct mcp_slot *, int mode, const unsigned char *,
 		    size_t avail);
 uint32_t	mcp_decode_live(struct mcp_slot *, int mode,
 		    const unsigned char *, size_t avail);
+int		mcp_measure(const void *, size_t, int mode, struct mcp_feat *);
 void		mcp_window(struct mcp_slot *, int mode, const unsigned char *,
 		    size_t len, struct mcp_feat *);
 

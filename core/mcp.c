@@ -1,0 +1,623 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * mcp.c: the Malicious Code Protector's entry points (SPEC section 5): the
+ * pool of per-thread work slots, the capstone decode cache, the verdict
+ * thresholds per sensitivity and the base64 view of an argument.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "b64.h"
+#include "mcp.h"
+#include "mcp_int.h"
+
+/* Concurrent scans; a further caller waits for a slot (scans take ms). */
+#define MCP_SLOTS	16
+
+/*
+ * Decode cache: the summary of the instruction starting with two given bytes
+ * when capstone's answer does not depend on the bytes after them (most
+ * one-byte, immediate and register-form instructions), else MI_UNDET.
+ * Filled lazily; entries are written whole, so racing writers agree.
+ */
+static _Atomic uint32_t	 mcp_cache[MCP_NMODES][65536];
+
+static pthread_once_t	 mcp_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t	 mcp_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 mcp_cv = PTHREAD_COND_INITIALIZER;
+static struct mcp_slot	*mcp_free;	/* free slots, under mcp_mtx */
+static int		 mcp_ready;	/* set once by mcp_setup */
+
+/*
+ * Thresholds of one sensitivity; 0 turns a test off.  Random bytes (GSSAPI
+ * and Kerberos tokens) reach longer sleds and chains by chance the longer
+ * they are, so the figures grow by *_per_doubling of the input beyond 1 KB.
+ */
+struct mcp_limits {
+	int	 sled;		/* bytes of a sled with binary bytes */
+	int	 psled;		/* bytes of an all-printable sled */
+	int	 chain;		/* instructions of a binary common chain */
+	int	 syschain;	/* instructions of a chain ending in a syscall */
+	int	 loop;		/* decoder loops: on or off */
+	int	 alnum;		/* printable decoder: on or off */
+};
+
+static const struct mcp_limits mcp_limits[] = {
+	[MCP_LOW] =	{ 32, 0, 40, 10, 0, 1 },
+	[MCP_MEDIUM] =	{ 20, 0, 28, 7, 1, 1 },
+	[MCP_HIGH] =	{ 14, 96, 22, 6, 1, 1 },
+};
+
+#define MCP_SLED_PER_DOUBLING	2
+#define MCP_CHAIN_PER_DOUBLING	3
+#define MCP_SYS_PER_DOUBLING	1
+
+/* Open one slot's capstone handles. */
+static struct mcp_slot *
+mcp_slot_new(void)
+{
+	static const cs_mode	 modes[MCP_NMODES] = { CS_MODE_32, CS_MODE_64 };
+	struct mcp_slot		*s;
+	int			 m;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	for (m = 0; m < MCP_NMODES; m++) {
+		if (cs_open(CS_ARCH_X86, modes[m], &s->cs[m]) != CS_ERR_OK)
+			return NULL;
+		cs_option(s->cs[m], CS_OPT_DETAIL, CS_OPT_ON);
+		if ((s->insn[m] = cs_malloc(s->cs[m])) == NULL)
+			return NULL;
+	}
+	return s;
+}
+
+/* Build the slot pool, once. */
+static void
+mcp_setup(void)
+{
+	struct mcp_slot	*s;
+	int		 i;
+
+	for (i = 0; i < MCP_SLOTS; i++) {
+		if ((s = mcp_slot_new()) == NULL)
+			return;
+		s->next = mcp_free;
+		mcp_free = s;
+	}
+	mcp_ready = 1;
+}
+
+/* Once per process: 0, or -1 when capstone cannot be used. */
+int
+mcp_init(void)
+{
+	pthread_once(&mcp_once, mcp_setup);
+	return mcp_ready ? 0 : -1;
+}
+
+/* Take a free slot, waiting for one if all are busy. */
+static struct mcp_slot *
+mcp_slot_get(void)
+{
+	struct mcp_slot	*s;
+
+	if (mcp_init() == -1)
+		return NULL;
+	pthread_mutex_lock(&mcp_mtx);
+	while (mcp_free == NULL)
+		pthread_cond_wait(&mcp_cv, &mcp_mtx);
+	s = mcp_free;
+	mcp_free = s->next;
+	pthread_mutex_unlock(&mcp_mtx);
+	return s;
+}
+
+/* Give a slot back. */
+static void
+mcp_slot_put(struct mcp_slot *s)
+{
+	pthread_mutex_lock(&mcp_mtx);
+	s->next = mcp_free;
+	mcp_free = s;
+	pthread_cond_signal(&mcp_cv);
+	pthread_mutex_unlock(&mcp_mtx);
+}
+
+/* Sign-extended relative displacement size that ends the instruction. */
+static unsigned
+mcp_relsz(const cs_insn *in, int64_t imm)
+{
+	int64_t		 rel = imm - (int64_t)in->address - in->size;
+	static const unsigned sz[] = { 4, 2, 1 };
+	unsigned	 k, b;
+	int64_t		 v;
+
+	for (k = 0; k < 3; k++) {
+		if (sz[k] >= in->size)
+			continue;
+		v = 0;
+		for (b = 0; b < sz[k]; b++)
+			v |= (int64_t)in->bytes[in->size - sz[k] + b] << (8 * b);
+		if (sz[k] < 8 && (v & ((int64_t)1 << (8 * sz[k] - 1))))
+			v -= (int64_t)1 << (8 * sz[k]);
+		if (v == rel)
+			return sz[k];
+	}
+	return 0;
+}
+
+/* Whether the instruction is in a capstone group. */
+static bool
+mcp_group(const cs_insn *in, unsigned grp)
+{
+	uint8_t	 i;
+
+	for (i = 0; i < in->detail->groups_count; i++)
+		if (in->detail->groups[i] == grp)
+			return true;
+	return false;
+}
+
+/* Number 1-8 of a general register (any width, low eight only), or 0. */
+static unsigned
+mcp_regno(unsigned r)
+{
+	static const unsigned short regs[][4] = {
+		{ X86_REG_EAX, X86_REG_RAX, X86_REG_AX, X86_REG_AL },
+		{ X86_REG_ECX, X86_REG_RCX, X86_REG_CX, X86_REG_CL },
+		{ X86_REG_EDX, X86_REG_RDX, X86_REG_DX, X86_REG_DL },
+		{ X86_REG_EBX, X86_REG_RBX, X86_REG_BX, X86_REG_BL },
+		{ X86_REG_ESP, X86_REG_RSP, X86_REG_SP, X86_REG_SPL },
+		{ X86_REG_EBP, X86_REG_RBP, X86_REG_BP, X86_REG_BPL },
+		{ X86_REG_ESI, X86_REG_RSI, X86_REG_SI, X86_REG_SIL },
+		{ X86_REG_EDI, X86_REG_RDI, X86_REG_DI, X86_REG_DIL },
+	};
+	unsigned	 i, k;
+
+	for (i = 0; i < 8; i++)
+		for (k = 0; k < 4; k++)
+			if (regs[i][k] == r)
+				return i + 1;
+	return 0;
+}
+
+/* Kind of an instruction from its id and first operand. */
+static unsigned
+mcp_kind(const cs_insn *in, const cs_x86 *x, unsigned *relsz)
+{
+	const cs_x86_op	*o = &x->operands[0];
+	bool		 imm = x->op_count > 0 && o->type == X86_OP_IMM;
+
+	*relsz = 0;
+	switch (in->id) {
+	case X86_INS_JMP:
+	case X86_INS_CALL:
+		if (!imm)
+			return MCP_K_END;
+		if ((*relsz = mcp_relsz(in, o->imm)) == 0)
+			return MCP_K_END;
+		return in->id == X86_INS_JMP ? MCP_K_JMP : MCP_K_CALL;
+	case X86_INS_JAE: case X86_INS_JA: case X86_INS_JBE: case X86_INS_JB:
+	case X86_INS_JCXZ: case X86_INS_JECXZ: case X86_INS_JRCXZ:
+	case X86_INS_JE: case X86_INS_JGE: case X86_INS_JG: case X86_INS_JLE:
+	case X86_INS_JL: case X86_INS_JNE: case X86_INS_JNO: case X86_INS_JNP:
+	case X86_INS_JNS: case X86_INS_JO: case X86_INS_JP: case X86_INS_JS:
+	case X86_INS_LOOP: case X86_INS_LOOPE: case X86_INS_LOOPNE:
+		if (!imm || (*relsz = mcp_relsz(in, o->imm)) == 0)
+			return MCP_K_END;
+		return MCP_K_JCC;
+	case X86_INS_RET:
+		return MCP_K_END;
+	case X86_INS_INT:
+		if (imm && (o->imm == 0x80 || o->imm == 0x2e))
+			return MCP_K_SYS;
+		return MCP_K_STOP;
+	case X86_INS_SYSCALL:
+	case X86_INS_SYSENTER:
+		return MCP_K_SYS;
+	case X86_INS_HLT: case X86_INS_IN: case X86_INS_OUT:
+	case X86_INS_INSB: case X86_INS_INSW: case X86_INS_INSD:
+	case X86_INS_OUTSB: case X86_INS_OUTSW: case X86_INS_OUTSD:
+	case X86_INS_CLI: case X86_INS_STI: case X86_INS_IRET:
+	case X86_INS_IRETD: case X86_INS_IRETQ: case X86_INS_INT1:
+	case X86_INS_INT3: case X86_INS_INTO: case X86_INS_UD2:
+	case X86_INS_UD2B: case X86_INS_UD0: case X86_INS_SYSEXIT:
+	case X86_INS_SYSRET: case X86_INS_LCALL: case X86_INS_LJMP:
+	case X86_INS_RETF: case X86_INS_RETFQ: case X86_INS_BOUND:
+	case X86_INS_CLTS:
+		return MCP_K_STOP;
+	}
+	if (mcp_group(in, X86_GRP_PRIVILEGE))
+		return MCP_K_STOP;
+	return MCP_K_NORMAL;
+}
+
+/* Whether the id is in the working vocabulary of real shellcode. */
+static bool
+mcp_vocab(unsigned id)
+{
+	switch (id) {
+	case X86_INS_MOV: case X86_INS_MOVZX: case X86_INS_MOVSX:
+	case X86_INS_MOVSXD: case X86_INS_MOVABS: case X86_INS_LEA:
+	case X86_INS_PUSH: case X86_INS_POP: case X86_INS_PUSHAL:
+	case X86_INS_POPAL: case X86_INS_XOR: case X86_INS_ADD:
+	case X86_INS_SUB: case X86_INS_AND: case X86_INS_OR: case X86_INS_NOT:
+	case X86_INS_NEG: case X86_INS_INC: case X86_INS_DEC: case X86_INS_CMP:
+	case X86_INS_TEST: case X86_INS_XCHG: case X86_INS_CDQ:
+	case X86_INS_CWDE: case X86_INS_CDQE: case X86_INS_CQO:
+	case X86_INS_SHL: case X86_INS_SHR: case X86_INS_SAR: case X86_INS_ROL:
+	case X86_INS_ROR: case X86_INS_MUL: case X86_INS_IMUL: case X86_INS_DIV:
+	case X86_INS_NOP: case X86_INS_CLD: case X86_INS_STOSB:
+	case X86_INS_STOSD: case X86_INS_STOSQ: case X86_INS_LODSB:
+	case X86_INS_LODSD: case X86_INS_LODSQ: case X86_INS_SCASB:
+	case X86_INS_SCASD: case X86_INS_MOVSB: case X86_INS_MOVSD:
+	case X86_INS_CALL: case X86_INS_JMP: case X86_INS_JE: case X86_INS_JNE:
+	case X86_INS_JB: case X86_INS_JAE: case X86_INS_JL: case X86_INS_JGE:
+	case X86_INS_JLE: case X86_INS_JG: case X86_INS_JBE: case X86_INS_JA:
+	case X86_INS_JS: case X86_INS_JNS: case X86_INS_LOOP:
+	case X86_INS_JECXZ: case X86_INS_JRCXZ: case X86_INS_INT:
+	case X86_INS_SYSCALL: case X86_INS_SYSENTER: case X86_INS_RET:
+	case X86_INS_FNSTENV:
+		return true;
+	}
+	return false;
+}
+
+/* Whether the instruction moves its register operand by a small step, as
+ * a decoder walks its buffer: inc, dec, add/sub of +-16, lea r, [r+-16]. */
+static bool
+mcp_small_step(const cs_insn *in, const cs_x86 *x)
+{
+	const cs_x86_op	*o = &x->operands[1];
+
+	switch (in->id) {
+	case X86_INS_INC:
+	case X86_INS_DEC:
+		return true;
+	case X86_INS_ADD:
+	case X86_INS_SUB:
+		return x->op_count == 2 && o->type == X86_OP_IMM &&
+		    o->imm >= -16 && o->imm <= 16;
+	case X86_INS_LEA:
+		return x->op_count == 2 && o->mem.index == X86_REG_INVALID &&
+		    o->mem.disp >= -16 && o->mem.disp <= 16;
+	}
+	return false;
+}
+
+/* Flags from the operands: memory use, stack, FPU. */
+static uint32_t
+mcp_flags(const cs_insn *in, const cs_x86 *x, int mode, unsigned kind)
+{
+	const cs_x86_op	*o;
+	uint32_t	 f = 0;
+	bool		 mem = false, odd = false;
+	int		 i;
+
+	for (i = 0; i < x->op_count; i++) {
+		o = &x->operands[i];
+		if (o->type == X86_OP_REG && (o->access & CS_AC_WRITE) &&
+		    (f & MI_MKWREG(0xf)) == 0)
+			f |= MI_MKWREG(mcp_regno(o->reg));
+		if (o->type == X86_OP_REG && ((o->reg >= X86_REG_CR0 &&
+		    o->reg <= X86_REG_DR15) || o->reg == X86_REG_CS ||
+		    o->reg == X86_REG_DS || o->reg == X86_REG_ES ||
+		    o->reg == X86_REG_SS || o->reg == X86_REG_FS ||
+		    o->reg == X86_REG_GS))
+			odd = true;
+		if (o->type != X86_OP_MEM)
+			continue;
+		mem = true;
+		/* Position-independent code has no absolute or 32-bit
+		 * displacements; data bytes decode to them all the time. */
+		if ((o->mem.base == X86_REG_INVALID &&
+		    o->mem.index == X86_REG_INVALID) ||
+		    (x->modrm >> 6) == 2 || (o->mem.base == X86_REG_RIP &&
+		    (in->id != X86_INS_LEA || o->mem.disp > 4096 ||
+		    o->mem.disp < -4096)))
+			odd = true;
+		if ((o->access & CS_AC_WRITE) &&
+		    o->mem.base != X86_REG_ESP && o->mem.base != X86_REG_RSP &&
+		    o->mem.base != X86_REG_EBP && o->mem.base != X86_REG_RBP)
+			f |= MI_WMEM;
+		if ((f & MI_MKBASE(0xf)) == 0)
+			f |= MI_MKBASE(mcp_regno(o->mem.base));
+		if (i == 0 && (o->access & CS_AC_WRITE) &&
+		    (o->access & CS_AC_READ) &&
+		    o->mem.base != X86_REG_INVALID &&
+		    o->mem.base != X86_REG_ESP && o->mem.base != X86_REG_RSP &&
+		    o->mem.base != X86_REG_EBP && o->mem.base != X86_REG_RBP)
+			f |= MI_MEMW;
+	}
+	if (x->prefix[1] != 0 && x->prefix[1] != X86_PREFIX_FS &&
+	    x->prefix[1] != X86_PREFIX_GS)
+		odd = true;
+	if (x->prefix[3] != 0 || (x->prefix[0] != 0 && !(in->id ==
+	    X86_INS_STOSB || in->id == X86_INS_STOSD || in->id ==
+	    X86_INS_MOVSB || in->id == X86_INS_MOVSD || in->id ==
+	    X86_INS_SCASB)))
+		odd = true;
+	/* "add [eax], al" is what runs of zero bytes decode to. */
+	if (in->bytes[0] == 0x00 && mem)
+		odd = true;
+	if (mode == MCP_X86_64 && x->rex != 0 && in->bytes[0] != x->rex &&
+	    x->prefix[2] == 0)
+		odd = true;
+	if (mcp_vocab(in->id) && !odd && kind != MCP_K_STOP)
+		f |= MI_COMMON;
+	if (!mem && !odd && x->prefix[0] == 0 && (kind == MCP_K_NORMAL ||
+	    kind == MCP_K_JCC || kind == MCP_K_JMP) &&
+	    !mcp_group(in, X86_GRP_FPU))
+		f |= MI_SLED;
+	if (in->id == X86_INS_POP && x->op_count == 1 &&
+	    x->operands[0].type == X86_OP_REG && !odd)
+		f |= MI_POP;
+	if (in->id == X86_INS_PUSH)
+		f |= MI_PUSH;
+	if (x->op_count > 0 && x->operands[0].type == X86_OP_REG &&
+	    mcp_small_step(in, x))
+		f |= MI_STEP;
+	if (x->opcode[0] >= 0xd8 && x->opcode[0] <= 0xdf)
+		f |= MI_FPU;
+	if (in->id == X86_INS_FNSTENV && x->op_count == 1 &&
+	    (x->operands[0].mem.base == X86_REG_ESP ||
+	    x->operands[0].mem.base == X86_REG_RSP))
+		f |= MI_FNSTENV;
+	return f;
+}
+
+/* Summarise the instruction at p by asking capstone. */
+uint32_t
+mcp_decode_live(struct mcp_slot *s, int mode, const unsigned char *p,
+    size_t avail)
+{
+	const uint8_t	*code = p;
+	size_t		 size = avail > 15 ? 15 : avail;
+	uint64_t	 addr = 0;
+	cs_insn		*in = s->insn[mode];
+	unsigned	 kind, relsz;
+
+	if (size == 0 || !cs_disasm_iter(s->cs[mode], &code, &size, &addr, in))
+		return MI_MK(1, MCP_K_INVALID, 0);
+	kind = mcp_kind(in, &in->detail->x86, &relsz);
+	return MI_MK(in->size, kind, relsz) |
+	    mcp_flags(in, &in->detail->x86, mode, kind);
+}
+
+/* Fill a cache entry by decoding its two bytes with varied continuations. */
+static uint32_t
+mcp_cache_fill(struct mcp_slot *s, int mode, unsigned b0, unsigned b1)
+{
+	static const unsigned char fill[] = { 0x00, 0xff, 0x25, 0x90, 0x41 };
+	unsigned char	 probe[16];
+	uint32_t	 e = 0, v;
+	size_t		 k;
+
+	for (k = 0; k < sizeof(fill); k++) {
+		memset(probe, fill[k], sizeof(probe));
+		probe[0] = (unsigned char)b0;
+		probe[1] = (unsigned char)b1;
+		v = mcp_decode_live(s, mode, probe, sizeof(probe));
+		if (k > 0 && v != e)
+			return MI_FILLED | MI_UNDET;
+		e = v;
+	}
+	return e | MI_FILLED;
+}
+
+/* Summary of the instruction at p, from the cache when it can answer. */
+uint32_t
+mcp_decode(struct mcp_slot *s, int mode, const unsigned char *p,
+    size_t avail)
+{
+	unsigned	 idx;
+	uint32_t	 e;
+
+	if (avail < 2)
+		return mcp_decode_live(s, mode, p, avail);
+	idx = (unsigned)p[0] << 8 | p[1];
+	e = atomic_load_explicit(&mcp_cache[mode][idx], memory_order_relaxed);
+	if (!(e & MI_FILLED)) {
+		e = mcp_cache_fill(s, mode, p[0], p[1]);
+		atomic_store_explicit(&mcp_cache[mode][idx], e,
+		    memory_order_relaxed);
+	}
+	if (e & MI_UNDET)
+		return mcp_decode_live(s, mode, p, avail);
+	if (MI_KIND(e) != MCP_K_INVALID && MI_LEN(e) > avail)
+		return MI_MK(1, MCP_K_INVALID, 0);
+	return e & ~MI_FILLED;
+}
+
+/* Merge one window's findings into the running maxima. */
+static void
+mcp_merge(struct mcp_feat *a, const struct mcp_feat *b)
+{
+#define MCP_MAX(f)	do { if (b->f > a->f) a->f = b->f; } while (0)
+	MCP_MAX(sled);
+	MCP_MAX(psled);
+	MCP_MAX(chain);
+	MCP_MAX(syschain);
+	MCP_MAX(loop);
+	MCP_MAX(alnum);
+	if (a->getpc == MCP_GETPC_NONE)
+		a->getpc = b->getpc;
+#undef MCP_MAX
+}
+
+/* Doublings of len beyond 1 KB. */
+static int
+mcp_doublings(size_t len)
+{
+	int	 d = 0;
+
+	for (len >>= 10; len > 1; len >>= 1)
+		d++;
+	return d;
+}
+
+/* Apply the thresholds; write the reason of the strongest finding. */
+static bool
+mcp_judge(const struct mcp_feat *f, int mode, size_t len,
+    enum mcp_sensitivity sens, const char *suffix, char *reason)
+{
+	const struct mcp_limits	*l = &mcp_limits[sens];
+	const char		*arch = mode == MCP_X86_64 ? "x86-64 " : "";
+	char			 buf[MCP_REASON_MAX];
+	int			 d = mcp_doublings(len);
+
+	if (f->getpc == MCP_GETPC_CALLPOP)
+		snprintf(buf, sizeof(buf), "GetPC sequence call/pop");
+	else if (f->getpc == MCP_GETPC_FNSTENV)
+		snprintf(buf, sizeof(buf), "GetPC sequence fnstenv");
+	else if (f->sled >= l->sled + d * MCP_SLED_PER_DOUBLING)
+		snprintf(buf, sizeof(buf), "x86 NOP sled %d bytes", f->sled);
+	else if (l->loop && f->loop > 0)
+		snprintf(buf, sizeof(buf), "%sdecoder loop %d instructions",
+		    arch, f->loop);
+	else if (l->alnum && f->alnum > 0)
+		snprintf(buf, sizeof(buf),
+		    "%salphanumeric decoder %d instructions", arch, f->alnum);
+	else if (f->syschain >= l->syschain + d * MCP_SYS_PER_DOUBLING)
+		snprintf(buf, sizeof(buf), "%ssystem call chain %d instructions",
+		    arch, f->syschain);
+	else if (f->chain >= l->chain + d * MCP_CHAIN_PER_DOUBLING)
+		snprintf(buf, sizeof(buf), "%sexecutable chain %d instructions",
+		    arch, f->chain);
+	else if (l->psled && f->psled >= l->psled + d * MCP_SLED_PER_DOUBLING)
+		snprintf(buf, sizeof(buf), "x86 printable sled %d bytes",
+		    f->psled);
+	else
+		return false;
+	if (reason != NULL)
+		snprintf(reason, MCP_REASON_MAX, "%s%s", buf, suffix);
+	return true;
+}
+
+/* Judge bytes window by window, in both modes. */
+static bool
+mcp_scan_slot(struct mcp_slot *s, const unsigned char *p, size_t len,
+    enum mcp_sensitivity sens, const char *suffix, char *reason)
+{
+	struct mcp_feat	 all, one;
+	size_t		 off, n;
+	int		 mode;
+
+	for (mode = 0; mode < MCP_NMODES; mode++) {
+		memset(&all, 0, sizeof(all));
+		for (off = 0; off == 0 || off + MCP_WIN - MCP_STEP < len;
+		    off += MCP_STEP) {
+			n = len - off > MCP_WIN ? MCP_WIN : len - off;
+			mcp_window(s, mode, p + off, n, &one);
+			mcp_merge(&all, &one);
+		}
+		if (mcp_judge(&all, mode, len, sens, suffix, reason))
+			return true;
+	}
+	return false;
+}
+
+/* The merged findings on raw bytes in one mode, for tests and tuning. */
+int
+mcp_measure(const void *buf, size_t len, int mode, struct mcp_feat *f)
+{
+	struct mcp_slot	*s;
+	struct mcp_feat	 one;
+	size_t		 off, n;
+
+	memset(f, 0, sizeof(*f));
+	if ((s = mcp_slot_get()) == NULL)
+		return -1;
+	for (off = 0; off == 0 || off + MCP_WIN - MCP_STEP < len;
+	    off += MCP_STEP) {
+		n = len - off > MCP_WIN ? MCP_WIN : len - off;
+		mcp_window(s, mode, (const unsigned char *)buf + off, n, &one);
+		mcp_merge(f, &one);
+	}
+	mcp_slot_put(s);
+	return 0;
+}
+
+/* Judge raw bytes. */
+bool
+mcp_scan(const void *buf, size_t len, enum mcp_sensitivity sens,
+    char reason[MCP_REASON_MAX])
+{
+	struct mcp_slot	*s;
+	bool		 hit;
+
+	if (sens > MCP_HIGH || (s = mcp_slot_get()) == NULL)
+		return false;
+	hit = mcp_scan_slot(s, buf, len, sens, "", reason);
+	mcp_slot_put(s);
+	return hit;
+}
+
+/* Whether p is strict base64: alphabet, length a multiple of 4, padding. */
+static bool
+mcp_is_b64(const unsigned char *p, size_t len)
+{
+	size_t	 i, pad = 0;
+
+	if (len < 4 || len % 4 != 0)
+		return false;
+	if (p[len - 1] == '=')
+		pad = p[len - 2] == '=' ? 2 : 1;
+	for (i = 0; i < len - pad; i++)
+		if (!((p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= 'a' &&
+		    p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') ||
+		    p[i] == '+' || p[i] == '/'))
+			return false;
+	return true;
+}
+
+/* Judge the decoded bytes of valid base64, one decoded window at a time. */
+static bool
+mcp_scan_b64(struct mcp_slot *s, const unsigned char *p, size_t len,
+    enum mcp_sensitivity sens, char *reason)
+{
+	struct mcp_feat	 all, one;
+	size_t		 off, total, clen;
+	long		 n;
+	int		 mode;
+
+	total = len / 4 * 3 - (p[len - 1] == '=') - (p[len - 2] == '=');
+	for (mode = 0; mode < MCP_NMODES; mode++) {
+		memset(&all, 0, sizeof(all));
+		for (off = 0; off == 0 || off + MCP_WIN - MCP_STEP < total;
+		    off += MCP_STEP) {
+			clen = off + MCP_WIN >= total ? len - off / 3 * 4 :
+			    MCP_WIN / 3 * 4;
+			n = b64_decode((const char *)p + off / 3 * 4, clen,
+			    s->dec, sizeof(s->dec));
+			if (n <= 0)
+				break;
+			mcp_window(s, mode, s->dec, (size_t)n, &one);
+			mcp_merge(&all, &one);
+		}
+		if (mcp_judge(&all, mode, total, sens, " in base64", reason))
+			return true;
+	}
+	return false;
+}
+
+/* Judge an argument: its bytes and, when it is base64, the decoded ones. */
+bool
+mcp_scan_arg(const void *buf, size_t len, enum mcp_sensitivity sens,
+    char reason[MCP_REASON_MAX])
+{
+	struct mcp_slot	*s;
+	bool		 hit;
+
+	if (sens > MCP_HIGH || (s = mcp_slot_get()) == NULL)
+		return false;
+	hit = mcp_scan_slot(s, buf, len, sens, "", reason);
+	if (!hit && mcp_is_b64(buf, len))
+		hit = mcp_scan_b64(s, buf, len, sens, reason);
+	mcp_slot_put(s);
+	return hit;
+}

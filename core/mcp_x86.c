@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * mcp_x86.c: the Malicious Code Protector's tests on one window of bytes:
+ * STRIDE-style sleds, the longest executable chain (APE/MEL), GetPC idioms,
+ * decoder loops and printable (alphanumeric) decoder stubs.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mcp_int.h"
+
+/* Longest walk of the GetPC, loop and printable tests, in instructions. */
+#define MCP_WALK_MAX	128
+/* Periods up to this many bytes count as repetition, not code. */
+#define MCP_REP_DIST	24
+/* Printable decoder: pointer uses within this many instructions of the
+ * pointer's set-up, how many, and how many odd instructions among them. */
+#define MCP_ALNUM_SPAN	32
+#define MCP_ALNUM_OPS	4
+#define MCP_ALNUM_ODD	3
+/* A decoder loop body at most this many bytes long. */
+#define MCP_LOOP_SPAN	128
+
+/*
+ * Mark text: printable ASCII and whole UTF-8 sequences (names and passwords
+ * in any script).  Fills npre, the count of non-text bytes before each
+ * offset, and rep, whether the four bytes at an offset repeat ones at most
+ * MCP_REP_DIST before (padding and runs, not code).
+ */
+static void
+mcp_textmap(struct mcp_slot *s, const unsigned char *p, size_t n)
+{
+	size_t		 i = 0, k, len, d;
+	uint32_t	 a, b;
+
+	s->npre[0] = 0;
+	while (i < n) {
+		len = 0;
+		if (p[i] >= 0x20 && p[i] <= 0x7e)
+			len = 1;
+		else if (p[i] >= 0xc2 && p[i] <= 0xf4) {
+			len = p[i] < 0xe0 ? 2 : p[i] < 0xf0 ? 3 : 4;
+			for (k = 1; k < len; k++)
+				if (i + k >= n || (p[i + k] & 0xc0) != 0x80)
+					len = 0;
+		}
+		if (len == 0)
+			len = 1, s->npre[i + 1] = (uint16_t)(s->npre[i] + 1);
+		else
+			for (k = 0; k < len; k++)
+				s->npre[i + k + 1] = s->npre[i];
+		i += len;
+	}
+	for (i = 0; i < n; i++) {
+		s->rep[i] = 0;
+		if (i + 4 > n)
+			continue;
+		memcpy(&a, p + i, 4);
+		for (d = 1; d <= MCP_REP_DIST && d <= i; d++) {
+			memcpy(&b, p + i - d, 4);
+			if (a == b) {
+				s->rep[i] = 1;
+				break;
+			}
+		}
+	}
+}
+
+/* Target offset of the relative branch at i (may lie outside the window). */
+static long
+mcp_target(const unsigned char *p, size_t i, uint32_t e)
+{
+	const unsigned char	*q = p + i + MI_LEN(e) - MI_RELSZ(e);
+	long			 rel = 0;
+
+	switch (MI_RELSZ(e)) {
+	case 1:
+		rel = (int8_t)q[0];
+		break;
+	case 2:
+		rel = (int16_t)(q[0] | q[1] << 8);
+		break;
+	case 4:
+		rel = (int32_t)((uint32_t)q[0] | (uint32_t)q[1] << 8 |
+		    (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24);
+		break;
+	}
+	return (long)(i + MI_LEN(e)) + rel;
+}
+
+/* Where execution goes after the instruction at i on the path followed
+ * (forward branches taken, conditional ones falling through); -1: ends. */
+static long
+mcp_next(const unsigned char *p, size_t n, size_t i, uint32_t e)
+{
+	long	 t;
+
+	switch (MI_KIND(e)) {
+	case MCP_K_NORMAL:
+	case MCP_K_JCC:
+		return (long)(i + MI_LEN(e));
+	case MCP_K_JMP:
+	case MCP_K_CALL:
+		t = mcp_target(p, i, e);
+		return t > (long)i ? t : -1;
+	}
+	(void)n;
+	return -1;
+}
+
+/* Backward pass: sled exits and common chains, linear in the window. */
+static void
+mcp_chains(struct mcp_slot *s, const unsigned char *p, size_t n,
+    struct mcp_feat *f)
+{
+	size_t		 i;
+	uint32_t	 e;
+	long		 q;
+	unsigned	 k, bin;
+
+	for (i = n; i-- > 0;) {
+		e = s->inf[i];
+		k = MI_KIND(e);
+		q = mcp_next(p, n, i, e);
+		/* Sleds: where execution from i stops being sled. */
+		if (!(e & MI_SLED) || (k == MCP_K_JMP && q < 0) ||
+		    (k == MCP_K_JCC && mcp_target(p, i, e) <= (long)i))
+			s->ex[i] = (uint16_t)i;
+		else if (q < 0 || q >= (long)n)
+			s->ex[i] = (uint16_t)n;
+		else
+			s->ex[i] = s->ex[q];
+		/* Printable chains: valid instructions of printable bytes. */
+		if (k == MCP_K_INVALID || k == MCP_K_STOP ||
+		    s->npre[i + MI_LEN(e)] != s->npre[i])
+			s->pc[i] = 0;
+		else
+			s->pc[i] = (uint16_t)(1 + (q >= 0 && q < (long)n &&
+			    s->pc[q] < MCP_WIN - 1 ? s->pc[q] : 0));
+		/* Common chains (APE): the vocabulary of real code. */
+		s->cc[i] = s->np[i] = 0;
+		s->sys[i] = 0;
+		if (!(e & MI_COMMON) || k == MCP_K_INVALID || k == MCP_K_STOP)
+			continue;
+		/* Repeats and stores through unset registers are what data
+		 * decodes to; they continue a chain but do not lengthen it. */
+		bin = s->npre[i + MI_LEN(e)] != s->npre[i] && !s->rep[i];
+		s->cc[i] = !s->rep[i] && !(e & MI_WMEM);
+		s->np[i] = (uint16_t)bin;
+		s->sys[i] = k == MCP_K_SYS;
+		if (q >= 0 && q < (long)n) {
+			s->cc[i] = (uint16_t)(s->cc[i] + s->cc[q]);
+			s->np[i] = (uint16_t)(bin + s->np[q]);
+			s->sys[i] = s->sys[q];
+		}
+		if (s->np[i] * 2 >= s->cc[i] && s->cc[i] > f->chain)
+			f->chain = s->cc[i];
+		/* A system call is binary (cd 80, 0f 05): the chain before it
+		 * may be printable (push "//sh", push "/bin"). */
+		if (s->sys[i] && s->np[i] >= 2 && s->cc[i] > f->syschain)
+			f->syschain = s->cc[i];
+	}
+}
+
+/*
+ * STRIDE: a sled is a stretch [a, b) from every offset of which execution
+ * runs through b.  Two pointers and a sliding minimum of the exits: linear.
+ */
+static void
+mcp_sleds(struct mcp_slot *s, size_t n, struct mcp_feat *f)
+{
+	size_t		 a, b = 0, head = 0, tail = 0;
+	unsigned	 len, bin;
+
+	for (a = 0; a < n; a++) {
+		if (b < a)
+			b = a;
+		while (b < n && s->ex[b] > b &&
+		    (head == tail || s->ex[s->dq[head]] >= b + 1) &&
+		    s->ex[b] >= b + 1) {
+			while (tail > head && s->ex[s->dq[tail - 1]] >= s->ex[b])
+				tail--;
+			s->dq[tail++] = (uint16_t)b;
+			b++;
+		}
+		len = (unsigned)(b - a);
+		bin = s->npre[b] - s->npre[a];
+		if (bin * 2 >= len && (int)len > f->sled)
+			f->sled = (int)len;
+		if (bin == 0 && (int)len > f->psled)
+			f->psled = (int)len;
+		if (head < tail && s->dq[head] == a)
+			head++;
+		if (head == tail)
+			tail = head = 0;
+	}
+}
+
+/* Whether a pop into a register comes within max instructions from i. */
+static int
+mcp_pops_soon(const struct mcp_slot *s, size_t n, long i, int max)
+{
+	uint32_t	 e;
+
+	for (; max > 0 && i >= 0 && (size_t)i < n; max--) {
+		e = s->inf[i];
+		if (e & MI_POP)
+			return 1;
+		if (MI_KIND(e) != MCP_K_NORMAL || (e & MI_PUSH))
+			return 0;
+		i += MI_LEN(e);
+	}
+	return 0;
+}
+
+/* Whether falling through from j lands on i within max instructions. */
+static int
+mcp_reaches(const struct mcp_slot *s, size_t j, size_t i, int max)
+{
+	for (; max > 0 && j < i; max--) {
+		if (MI_KIND(s->inf[j]) != MCP_K_NORMAL)
+			return 0;
+		j += MI_LEN(s->inf[j]);
+	}
+	return j == i;
+}
+
+/* Whether "mov r32, esp" (89 e0+r or 8b c4+8r) is in [a, b). */
+static int
+mcp_esp_copy(const unsigned char *p, size_t a, size_t b)
+{
+	for (; a + 1 < b; a++)
+		if ((p[a] == 0x89 && (p[a + 1] & 0xf8) == 0xe0) ||
+		    (p[a] == 0x8b && (p[a + 1] & 0xc7) == 0xc4))
+			return 1;
+	return 0;
+}
+
+/*
+ * GetPC: self-locating code reads its own address: a call whose target pops
+ * the return address (call/pop, jmp-short/call-back/pop, call $+4), or an
+ * x87 instruction followed by fnstenv and a pop of the saved FPU IP.
+ */
+static void
+mcp_getpc(struct mcp_slot *s, const unsigned char *p, size_t n,
+    struct mcp_feat *f)
+{
+	size_t		 i, j, lo;
+	uint32_t	 e;
+	long		 t;
+
+	for (i = 0; i < n && f->getpc == MCP_GETPC_NONE; i++) {
+		e = s->inf[i];
+		if (MI_KIND(e) == MCP_K_CALL) {
+			t = mcp_target(p, i, e);
+			if (t >= 0 && t < (long)n && labs(t - (long)i) <= 1024 &&
+			    t != (long)i && mcp_pops_soon(s, n, t, 3))
+				f->getpc = MCP_GETPC_CALLPOP;
+			continue;
+		}
+		if (!(e & MI_FNSTENV) && !(MI_BASE(e) && p[i] == 0xd9 &&
+		    i + 1 < n && (p[i + 1] & 0x38) == 0x30))
+			continue;
+		/* fnstenv [esp-0xc] leaves the FPU IP on top of the stack by
+		 * itself; any other target needs the pop that fetches it. */
+		if (!(i + 4 <= n && memcmp(p + i, "\xd9\x74\x24\xf4", 4) == 0) &&
+		    !mcp_pops_soon(s, n, (long)(i + MI_LEN(e)), 4))
+			continue;
+		lo = i > 32 ? i - 32 : 0;
+		if (!(e & MI_FNSTENV) && !mcp_esp_copy(p, lo, i))
+			continue;
+		for (j = lo; j < i; j++)
+			if ((s->inf[j] & MI_FPU) && !(s->inf[j] & MI_FNSTENV) &&
+			    mcp_reaches(s, j, i, 8)) {
+				f->getpc = MCP_GETPC_FNSTENV;
+				break;
+			}
+	}
+}
+
+/* Whether the loop body [t, i) moves a register it patches memory through
+ * (xor [ebx+ecx], key; inc ebx), or loads, changes and stores a string. */
+static int
+mcp_loop_moves(struct mcp_slot *s, const unsigned char *p, size_t t,
+    size_t i)
+{
+	unsigned	 bases = 0, wrote = 0, b, w, lods = 0, stos = 0;
+	size_t		 q;
+	uint32_t	 e;
+
+	for (q = t; q < i; q += MI_LEN(e)) {
+		e = s->inf[q];
+		b = MI_BASE(e);
+		w = MI_WREG(e);
+		if ((e & MI_MEMW) && b != 0)
+			bases |= 1u << b;
+		if (w != 0 && (e & MI_STEP))
+			wrote |= 1u << w;
+		lods |= p[q] == 0xac || p[q] == 0xad;
+		stos |= p[q] == 0xaa || p[q] == 0xab;
+	}
+	return (bases & wrote) != 0 || (lods && stos && i - t > 2);
+}
+
+/* Decoder loops: a short backward branch whose body runs straight back to
+ * it, writes memory through a register and moves that register. */
+static void
+mcp_loops(struct mcp_slot *s, const unsigned char *p, size_t n,
+    struct mcp_feat *f)
+{
+	size_t		 i, q;
+	uint32_t	 e, eq;
+	long		 t;
+	int		 cnt, memw;
+
+	for (i = 0; i < n; i++) {
+		e = s->inf[i];
+		if ((MI_KIND(e) != MCP_K_JCC && MI_KIND(e) != MCP_K_JMP) ||
+		    !(e & MI_COMMON))
+			continue;
+		t = mcp_target(p, i, e);
+		if (t < 0 || t >= (long)i || (long)i - t > MCP_LOOP_SPAN)
+			continue;
+		cnt = memw = 0;
+		for (q = (size_t)t; q < i && cnt < MCP_WALK_MAX; cnt++) {
+			eq = s->inf[q];
+			if ((MI_KIND(eq) != MCP_K_NORMAL &&
+			    MI_KIND(eq) != MCP_K_JCC) || !(eq & MI_COMMON))
+				break;
+			memw |= (eq & MI_MEMW) != 0;
+			q += MI_LEN(eq);
+		}
+		if (q != i || !memw || !mcp_loop_moves(s, p, (size_t)t, i))
+			continue;
+		if (cnt + 1 > f->loop)
+			f->loop = cnt + 1;
+	}
+}
+
+/* State of the printable-decoder walk along one chain. */
+struct mcp_alw {
+	unsigned	 ptr;		/* registers (bit 1-8) that point into us */
+	unsigned	 stack[8];	/* register pushed, 0 for anything else */
+	unsigned	 sp;		/* pushes on it, modulo 8 */
+	unsigned	 runb, runn;	/* last inc/dec byte and its repeat count */
+	int		 start;		/* instruction that set the first pointer */
+	int		 ops, writes, odd; /* since start */
+};
+
+/* Account one instruction of a printable chain; 1 when the stretch since a
+ * pointer was set up shows a decoder. */
+static int
+mcp_alnum_step(struct mcp_alw *w, const unsigned char *p, size_t q,
+    uint32_t e, int cnt, int rep)
+{
+	unsigned	 b = MI_BASE(e), wr = MI_WREG(e), c = p[q], r;
+
+	if (b != 0 && (w->ptr & (1u << b)) && b != 5 && b != 6 && !rep) {
+		w->ops++;
+		w->writes += (e & MI_MEMW) != 0;
+	} else if (wr != 0 && !(c >= 0x40 && c <= 0x4f) && b == 0)
+		w->ptr &= ~(1u << wr);
+	if (!(e & MI_COMMON))
+		w->odd++;
+	if (c >= 0x40 && c <= 0x4f && MI_LEN(e) == 1) {
+		/* A run of inc/dec on one register adjusts a pointer. */
+		w->runn = c == w->runb ? w->runn + 1 : 1;
+		w->runb = c;
+		if (w->runn >= 3)
+			w->ptr |= 1u << ((c & 7) + 1);
+	} else
+		w->runn = 0;
+	if (c >= 0x50 && c <= 0x57 && MI_LEN(e) == 1) {
+		/* push esp, or push of a pointer: what is popped points. */
+		r = (c & 7) + 1;
+		w->stack[w->sp++ % 8] = (r == 5 || (w->ptr & (1u << r))) ?
+		    r : 0;
+	} else if (e & MI_PUSH)
+		w->stack[w->sp++ % 8] = 0;
+	else if (c >= 0x58 && c <= 0x5f && MI_LEN(e) == 1) {
+		r = (c & 7) + 1;
+		if (w->sp > 0 && w->stack[--w->sp % 8] != 0)
+			w->ptr |= 1u << r;
+		else
+			w->ptr &= ~(1u << r);
+	}
+	if (w->ptr != 0 && w->start < 0) {
+		w->start = cnt;
+		w->ops = w->writes = w->odd = 0;
+	}
+	if (w->start >= 0 && cnt - w->start >= MCP_ALNUM_SPAN) {
+		if (w->ops >= MCP_ALNUM_OPS && w->writes >= 1 &&
+		    w->odd <= MCP_ALNUM_ODD)
+			return 1;
+		w->start = w->ptr != 0 ? cnt : -1;
+		w->ops = w->writes = w->odd = 0;
+	}
+	return 0;
+}
+
+/*
+ * Printable decoders (Alpha2, alpha_upper, their x86-64 kin) can use
+ * neither GetPC nor backward jumps: they make a register point into the
+ * argument (push/pop of a pointer, push esp, a run of inc/dec adjusting it)
+ * and then patch memory through it again and again.  Walk each printable
+ * chain once and look for that.
+ */
+static void
+mcp_alnum(struct mcp_slot *s, const unsigned char *p, size_t n,
+    struct mcp_feat *f)
+{
+	struct mcp_alw	 w;
+	size_t		 i, q;
+	uint32_t	 e;
+	int		 cnt;
+	long		 nx;
+
+	memset(s->seen, 0, n);
+	for (i = 0; i < n; i++) {
+		if (s->seen[i] || s->pc[i] < 16)
+			continue;
+		memset(&w, 0, sizeof(w));
+		w.start = -1;
+		for (q = i, cnt = 0; q < n && cnt < MCP_WALK_MAX; cnt++) {
+			e = s->inf[q];
+			if (s->pc[q] == 0)
+				break;
+			s->seen[q] = 1;
+			if (mcp_alnum_step(&w, p, q, e, cnt, s->rep[q])) {
+				if (cnt + 1 > f->alnum)
+					f->alnum = cnt + 1;
+				break;
+			}
+			if ((nx = mcp_next(p, n, q, e)) < 0)
+				break;
+			q = (size_t)nx;
+		}
+	}
+}
+
+/* Every test on one window of n bytes, in one mode. */
+void
+mcp_window(struct mcp_slot *s, int mode, const unsigned char *p, size_t n,
+    struct mcp_feat *f)
+{
+	size_t	 i;
+
+	memset(f, 0, sizeof(*f));
+	if (n == 0)
+		return;
+	if (n > MCP_WIN)
+		n = MCP_WIN;
+	mcp_textmap(s, p, n);
+	for (i = 0; i < n; i++)
+		s->inf[i] = mcp_decode(s, mode, p + i, n - i);
+	mcp_chains(s, p, n, f);
+	mcp_sleds(s, n, f);
+	mcp_getpc(s, p, n, f);
+	mcp_loops(s, p, n, f);
+	if (s->npre[n] * 4 < n)
+		mcp_alnum(s, p, n, f);
+}
