@@ -6,7 +6,7 @@ the events module writes and nothing else; the systemd units verify, carry
 the required directives and score an exposure of 2.0 or lower; `make
 install` and the .deb put every file in place without overwriting a
 configuration; the daemons keep the sd_notify contract of the units.
-Ports 25110-25120.
+Started as root they drop privileges.  Ports 25110-25141.
 """
 import glob
 import gzip
@@ -20,7 +20,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mwtest import (ROOT, BIN, Fail, check, eq, run, scenario,  # noqa: E402
-                    spawn, stop, tmpdir)
+                    spawn, stop, tmpdir, wait_port)
 
 MAN = os.path.join(ROOT, "man")
 UNITS = os.path.join(ROOT, "systemd")
@@ -512,6 +512,63 @@ def notify_scenario(name):
 
 for _u in DAEMONS:
     notify_scenario(_u)
+
+
+def ids_of(pid):
+    """{(real, effective, saved, fs) uid and gid} of every thread."""
+    out = set()
+    for t in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/status" % (pid, t)) as f:
+            st = dict(ln.split(":", 1) for ln in f if ":" in ln)
+        out.add((tuple(st["Uid"].split()), tuple(st["Gid"].split())))
+    return out
+
+
+def drop_scenarios(name, port):
+    """Started as root outside systemd: drop to user/group after binding;
+    refuse to run at all when the user does not exist."""
+    import pwd
+    import grp
+
+    def fn():
+        exe = os.path.join(BIN, name)
+        check(os.access(exe, os.X_OK), "bin/%s not built" % name)
+        check(os.geteuid() == 0, "needs root")
+        nobody = pwd.getpwnam("nobody")
+        nogroup = grp.getgrnam("nogroup")
+        d = tmpdir()
+        conf = os.path.join(d, "mailwarden.conf")
+        body = NOTIFY_CONF % (port, port + 1, port)
+        with open(conf, "w") as f:
+            f.write('user = "nobody"\ngroup = "nogroup"\n' + body)
+        p = spawn([exe, "-f", "-c", conf])
+        try:
+            wait_port(port, timeout=10)
+            u, g = str(nobody.pw_uid), str(nogroup.gr_gid)
+            eq(ids_of(p.pid), {((u,) * 4, (g,) * 4)}, "ids of every thread")
+            with open("/proc/%d/status" % p.pid) as f:
+                groups = [ln.split()[1:] for ln in f
+                          if ln.startswith("Groups:")][0]
+            eq(groups, [g], "supplementary groups")
+        finally:
+            eq(stop(p), 0, "exit status after SIGTERM")
+        with open(conf, "w") as f:
+            f.write('user = "mw-no-such-user"\n' + body)
+        p = spawn([exe, "-f", "-c", conf], stderr=subprocess.PIPE)
+        try:
+            rc = p.wait(10)
+        except subprocess.TimeoutExpired:
+            raise Fail("%s kept running with an unknown user" % name)
+        err = p.stderr.read().decode(errors="replace").strip().splitlines()
+        eq(rc, 1, "exit status with an unknown user")
+        check(len(err) >= 1 and "mw-no-such-user" in err[-1],
+              "no clear message: %r" % err)
+    fn.__name__ = "privilege_drop_" + name.split("-")[1]
+    return scenario(fn)
+
+
+drop_scenarios("mailwarden-pop3hook", 25130)
+drop_scenarios("mailwarden-milter", 25140)
 
 
 @scenario
