@@ -225,6 +225,9 @@ p3_judge_sasl_data(struct p3_judge *j, const char *b64, size_t len,
 	p3_sasl_judge(st->mech, st->sasl_step, b64, len, dec, sizeof(dec), &r);
 	if (r.cancel)
 		return;
+	/* The login name is known before any event about this message. */
+	if (r.user != NULL && !r.no_user && !r.bad_bytes)
+		st->hooks->user(st->arg, (const char *)r.user, r.userlen);
 	if (r.no_user && p3_jfire(j, PROT_P3_EMPTY_USERNAME))
 		return;
 	if (r.no_pass && p3_jfire(j, PROT_P3_EMPTY_PASSWORD))
@@ -233,8 +236,6 @@ p3_judge_sasl_data(struct p3_judge *j, const char *b64, size_t len,
 		return;
 	if (r.bad_b64 || r.bad_bytes)
 		*bad = true;
-	if (r.user != NULL && !r.no_user && !r.bad_bytes)
-		st->hooks->user(st->arg, (const char *)r.user, r.userlen);
 }
 
 /* Judge one SASL continuation line (RFC 5034 section 4). */
