@@ -111,7 +111,11 @@ install: all
 	fi
 	@if [ -d systemd ] && ls systemd/*.service >/dev/null 2>&1; then \
 	    install -d $(DESTDIR)$(UNITDIR) && \
-	    install -m 644 systemd/*.service $(DESTDIR)$(UNITDIR)/; fi
+	    for u in systemd/*.service; do \
+	        sed 's|/usr/sbin/|$(SBINDIR)/|g' $$u \
+	            >$(DESTDIR)$(UNITDIR)/$${u#systemd/} && \
+	        chmod 644 $(DESTDIR)$(UNITDIR)/$${u#systemd/} || exit 1; \
+	    done; fi
 	@for s in 1 5 8; do \
 	    if ls man/*.$$s >/dev/null 2>&1; then \
 	        install -d $(DESTDIR)$(MANDIR)/man$$s && \

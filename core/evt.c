@@ -258,11 +258,16 @@ evt_format_syslog(char *buf, size_t sz, const struct evt_session *s,
     const void *detail, size_t detail_len)
 {
 	const struct reg_prot	*rp = reg_get(id);
-	char			 name[256], user[EVT_USER_MAX * 4 + 3];
+	char			 raw[256], name[256 * 4 + 1];
+	char			 user[EVT_USER_MAX * 4 + 3];
 	char			 det[EVT_DETAIL_MAX * 4 + 1];
 	int			 n;
 
-	evt_attack_name(name, sizeof(name), rp, verb);
+	/* The VERB is peer bytes too: escaped like every other value. */
+	evt_attack_name(raw, sizeof(raw), rp, verb);
+	if (evt_kv_escape(name, sizeof(name), raw, strlen(raw),
+	    sizeof(raw)) < 0)
+		return -1;
 	if (s->user_len == 0)
 		strcpy(user, "-");
 	else {

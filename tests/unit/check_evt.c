@@ -92,6 +92,15 @@ START_TEST(test_unknown_verb_and_user)
 	ck_assert_ptr_nonnull(strstr(buf,
 	    "attack_name=\"Received an unknown command (AUTH)\""));
 	ck_assert_ptr_nonnull(strstr(buf, "user=\"bob\\\"x\""));
+	/* a quote in the verb cannot end the syslog value early */
+	ck_assert_int_gt(evt_format_syslog(buf, sizeof(buf), &s,
+	    PROT_SMTP_UNKNOWN_COMMAND, ACT_DETECT, "A\"B", "A\"B", 3), 0);
+	ck_assert_ptr_nonnull(strstr(buf,
+	    "attack_name=\"Received an unknown command (A\\\"B)\""));
+	ck_assert_int_gt(evt_format_json(buf, sizeof(buf), 0, &s,
+	    PROT_SMTP_UNKNOWN_COMMAND, ACT_DETECT, "A\"B", "A\"B", 3), 0);
+	ck_assert_ptr_nonnull(strstr(buf,
+	    "\"attack_name\":\"Received an unknown command (A\\\"B)\""));
 }
 END_TEST
 
