@@ -131,7 +131,9 @@ mcp_slot_put(struct mcp_slot *s)
 static unsigned
 mcp_relsz(const cs_insn *in, int64_t imm)
 {
-	int64_t		 rel = imm - (int64_t)in->address - in->size;
+	/* Capstone gives x86-32 targets modulo 2^32. */
+	int64_t		 rel = (int32_t)(uint32_t)(imm - (int64_t)in->address -
+			    in->size);
 	static const unsigned sz[] = { 4, 2, 1 };
 	unsigned	 k, b;
 	int64_t		 v;

@@ -451,6 +451,10 @@ mcp_window(struct mcp_slot *s, int mode, const unsigned char *p, size_t n,
 	if (n > MCP_WIN)
 		n = MCP_WIN;
 	mcp_textmap(s, p, n);
+	/* All text: sleds, chains, GetPC and loops need binary bytes, and
+	 * printable decoders are judged in their x86 reading. */
+	if (mode == MCP_X86_64 && s->npre[n] == 0)
+		return;
 	for (i = 0; i < n; i++)
 		s->inf[i] = mcp_decode(s, mode, p + i, n - i);
 	mcp_chains(s, p, n, f);

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * check_mcp.c: the Malicious Code Protector: one case per technique (sled,
+ * GetPC, decoder loop, system call chain, executable chain, printable
+ * decoder, base64), benign look-alikes, threads, and both corpora.
+ */
+#include <check.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "b64.h"
+#include "mcp.h"
+
+/* Where this program lives: the corpora are in mcp/ next to it. */
+static char	 check_dir[4096] = ".";
+
+/* One argument and the reason it must get (NULL: clean). */
+struct mcp_case {
+	const char	*name;		/* what it is */
+	const char	*hex;		/* its bytes, hex; or NULL: text */
+	const char	*text;		/* its bytes as a string */
+	int		 repeat;	/* text repeated this many times */
+	const char	*want;		/* reason prefix at medium, or NULL */
+};
+
+static const struct mcp_case mcp_cases[] = {
+	{ "nop sled", "90909090909090909090909090909090909090909090909090"
+	  "9090909090909090909090909090909090909090909090cc", NULL, 0,
+	  "x86 NOP sled 48 bytes" },
+	{ "polymorphic sled", "414243469091929396979899f5f8f9fc27373f2f"
+	  "4a4b4e4f909192934041424346474849fccc", NULL, 0,
+	  "x86 NOP sled 34 bytes" },
+	{ "call/pop", "e8000000005d83c50a31c9b1" "20807500aa45e2f9", NULL, 0,
+	  "GetPC sequence call/pop" },
+	{ "jmp/call/pop", "eb0e5b4b31c9b11e80340baae2faeb05e8edffffff"
+	  "c09ab4c3c3d8c2c5c1", NULL, 0, "GetPC sequence call/pop" },
+	{ "fnstenv", "d9eed97424f45b81731378563412" "83ebfce2f4", NULL, 0,
+	  "GetPC sequence fnstenv" },
+	{ "decoder loop", "31c9b1208036aa46e2fa", NULL, 0,
+	  "decoder loop 3 instructions" },
+	{ "execve int 0x80", "6a0b58995268" "2f2f7368682f62696e89e331c9cd80",
+	  NULL, 0, "system call chain 9 instructions" },
+	{ "x86-64 execve syscall", "4831f65648bf2f62696e2f2f736857545f6a3b"
+	  "58990f05", NULL, 0, "system call chain" },
+	{ "PEB walk", "31c9648b41308b400c8b7014ad96ad8b481031db8b593c01cb8b5b"
+	  "7801cb8b732001ce31d242ad01c881384765745075f4817804726f634175eb"
+	  "8178086464726575e28b731c01ce8b149601ca89d689cf31db53", NULL, 0,
+	  "executable chain" },
+	{ "alpha_upper", NULL, "PYIIIIIIIIIIQZVTX30VX4AP0A3HH0A00ABAABTAAQ2AB2B"
+	  "B0BBXP8ACJJISZTK1HMIQBSVCX6MU3K9M7CXVOSC3XS0BHVOBBE9RNLIJC62ZH5X5PS"
+	  "0C0FOE22I2NFOSCRHEP0WQCK9KQ8MK0AA", 1, "alphanumeric decoder" },
+	{ "alpha_mixed", NULL, "PYIIIIIIIIIIIIIIII7QZjAXP0A0AkAAQ2AB2BB0BBABXP8"
+	  "ABuJIFQkyHwhah0vk0QaxtoDorSCX1xDobB59rNlIXcHMOpAA", 1,
+	  "alphanumeric decoder" },
+	{ "base64 sled", NULL, "kJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQ"
+	  "kJCQkJCQkJCQkJDM", 1, "x86 NOP sled 44 bytes in base64" },
+	{ "password", NULL, "password123", 1, NULL },
+	{ "strong password", NULL, "k#8Q!z]w^2P{x~7@Lm0(uV;", 1, NULL },
+	{ "cyrillic", NULL, "Пароль_Зимний2024", 1, NULL },
+	{ "cjk", NULL, "密码是长城万里长", 1, NULL },
+	{ "thai", NULL, "รหัสผ่านของฉันยาวมาก", 1, NULL },
+	{ "passphrase", NULL, "correct horse battery staple", 1, NULL },
+	{ "upper-case run", NULL, "A", 400, NULL },
+	{ "upper-case word run", NULL, "TIGER", 80, NULL },
+	{ "sasl plain", NULL, "AHVzZXJAZXhhbXBsZS5jb20AczNjcjN0IVBhc3M=", 1,
+	  NULL },
+	{ "hex token", NULL, "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822c"
+	  "d15d6c15b0f00a08", 1, NULL },
+	{ "random gss token", "5a03ebac982ddff7317b6f68cbf9025fa60542044dfd5932"
+	  "f7f549a3749df3ab56d1e76aa17ef85fa4ee284d2378a657f056d8f039a405", NULL,
+	  0, NULL },
+	{ "empty", "", NULL, 0, NULL },
+};
+
+/* Decode hex into out; the length. */
+static size_t
+unhex(const char *h, unsigned char *out)
+{
+	size_t	 n = 0;
+	unsigned v;
+
+	for (; h[0] && h[1]; h += 2) {
+		sscanf(h, "%2x", &v);
+		out[n++] = (unsigned char)v;
+	}
+	return n;
+}
+
+/* The bytes of a case. */
+static size_t
+case_bytes(const struct mcp_case *c, unsigned char *out)
+{
+	size_t	 n = 0, l;
+	int	 i;
+
+	if (c->hex != NULL)
+		return unhex(c->hex, out);
+	l = strlen(c->text);
+	for (i = 0; i < c->repeat; i++, n += l)
+		memcpy(out + n, c->text, l);
+	return n;
+}
+
+START_TEST(test_technique)
+{
+	const struct mcp_case	*c = &mcp_cases[_i];
+	unsigned char		 buf[4096];
+	char			 reason[MCP_REASON_MAX] = "";
+	size_t			 n = case_bytes(c, buf);
+	bool			 hit;
+
+	ck_assert_int_eq(mcp_init(), 0);
+	hit = mcp_scan_arg(buf, n, MCP_MEDIUM, reason);
+	if (c->want == NULL)
+		ck_assert_msg(!hit, "%s: flagged: %s", c->name, reason);
+	else {
+		ck_assert_msg(hit, "%s: not flagged", c->name);
+		ck_assert_msg(strncmp(reason, c->want, strlen(c->want)) == 0,
+		    "%s: reason \"%s\", want \"%s\"", c->name, reason, c->want);
+	}
+}
+END_TEST
+
+/* What low flags, medium flags; what medium flags, high flags. */
+START_TEST(test_sensitivity_order)
+{
+	const struct mcp_case	*c = &mcp_cases[_i];
+	unsigned char		 buf[4096];
+	size_t			 n = case_bytes(c, buf);
+	bool			 lo, me, hi;
+
+	lo = mcp_scan_arg(buf, n, MCP_LOW, NULL);
+	me = mcp_scan_arg(buf, n, MCP_MEDIUM, NULL);
+	hi = mcp_scan_arg(buf, n, MCP_HIGH, NULL);
+	ck_assert_msg(!lo || me, "%s: low flags, medium does not", c->name);
+	ck_assert_msg(!me || hi, "%s: medium flags, high does not", c->name);
+}
+END_TEST
+
+/* High sensitivity trades: a long upper-case run is a printable sled. */
+START_TEST(test_high_printable_sled)
+{
+	unsigned char	 buf[400];
+	char		 reason[MCP_REASON_MAX];
+
+	memset(buf, 'A', sizeof(buf));
+	ck_assert(!mcp_scan_arg(buf, sizeof(buf), MCP_MEDIUM, reason));
+	ck_assert(mcp_scan_arg(buf, sizeof(buf), MCP_HIGH, reason));
+	ck_assert_str_eq(reason, "x86 printable sled 400 bytes");
+}
+END_TEST
+
+/* A sled far into a large argument is found: windows overlap. */
+START_TEST(test_large_argument)
+{
+	size_t		 n = 256 * 1024, i;
+	unsigned char	*buf = malloc(n);
+	char		 reason[MCP_REASON_MAX];
+
+	ck_assert_ptr_nonnull(buf);
+	for (i = 0; i < n; i++)
+		buf[i] = "abcdefghijk"[i % 11];
+	ck_assert(!mcp_scan(buf, n, MCP_MEDIUM, reason));
+	/* Straddle a window boundary (6144, step 4608). */
+	memset(buf + 4600, 0x90, 64);
+	buf[4664] = 0xcc;
+	ck_assert(mcp_scan(buf, n, MCP_MEDIUM, reason));
+	ck_assert_str_eq(reason, "x86 NOP sled 64 bytes");
+	free(buf);
+}
+END_TEST
+
+/* Many threads at once get the answers one thread gets. */
+static void *
+scan_thread(void *arg)
+{
+	unsigned char	 buf[4096];
+	char		 reason[MCP_REASON_MAX];
+	size_t		 k, n;
+	long		 bad = 0;
+	int		 r;
+
+	(void)arg;
+	for (r = 0; r < 20; r++)
+		for (k = 0; k < sizeof(mcp_cases) / sizeof(mcp_cases[0]); k++) {
+			n = case_bytes(&mcp_cases[k], buf);
+			if (mcp_scan_arg(buf, n, MCP_MEDIUM, reason) !=
+			    (mcp_cases[k].want != NULL))
+				bad++;
+		}
+	return (void *)bad;
+}
+
+START_TEST(test_threads)
+{
+	pthread_t	 t[24];
+	void		*ret;
+	int		 i;
+
+	for (i = 0; i < 24; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, scan_thread, NULL),
+		    0);
+	for (i = 0; i < 24; i++) {
+		pthread_join(t[i], &ret);
+		ck_assert_int_eq((long)ret, 0);
+	}
+}
+END_TEST
+
+/* Judge every record of a corpus at medium; the number flagged. */
+static size_t
+corpus_run(const char *name, size_t *total, char *first, size_t firstsz)
+{
+	char		 path[8192], *line = NULL, *h, reason[MCP_REASON_MAX];
+	unsigned char	*buf = NULL;
+	size_t		 cap = 0, bufcap = 0, n, hits = 0;
+	ssize_t		 r;
+	FILE		*f;
+
+	snprintf(path, sizeof(path), "%s/mcp/%s", check_dir, name);
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "%s: cannot open (make mcp-corpus)", path);
+	*total = 0;
+	while ((r = getline(&line, &cap, f)) > 0) {
+		if ((h = strchr(line, '\t')) == NULL)
+			continue;
+		*h++ = '\0';
+		n = strcspn(h, "\n");
+		h[n] = '\0';
+		if (n / 2 + 1 > bufcap) {
+			bufcap = n / 2 + 1;
+			buf = realloc(buf, bufcap);
+			ck_assert_ptr_nonnull(buf);
+		}
+		n = unhex(h, buf);
+		(*total)++;
+		if (mcp_scan_arg(buf, n, MCP_MEDIUM, reason)) {
+			if (hits++ == 0)
+				snprintf(first, firstsz, "%s: %s", line, reason);
+		} else if (strcmp(name, "malicious.tsv") == 0)
+			fprintf(stderr, "check_mcp: missed %s\n", line);
+	}
+	free(line);
+	free(buf);
+	fclose(f);
+	return hits;
+}
+
+/* The bar: at medium, >= 95% of the malicious corpus, no benign. */
+START_TEST(test_corpora)
+{
+	char	 first[256] = "";
+	size_t	 total, hits;
+
+	hits = corpus_run("benign.tsv", &total, first, sizeof(first));
+	ck_assert_msg(total >= 20000, "benign corpus too small: %zu", total);
+	ck_assert_msg(hits == 0, "%zu of %zu benign records flagged, first %s",
+	    hits, total, first);
+	hits = corpus_run("malicious.tsv", &total, first, sizeof(first));
+	ck_assert_msg(total >= 300, "malicious corpus too small: %zu", total);
+	ck_assert_msg(hits * 100 >= total * 95, "detected %zu of %zu", hits,
+	    total);
+}
+END_TEST
+
+static Suite *
+mcp_suite(void)
+{
+	Suite	*s = suite_create("mcp");
+	TCase	*tc = tcase_create("techniques");
+	TCase	*tcc = tcase_create("corpora");
+	int	 n = (int)(sizeof(mcp_cases) / sizeof(mcp_cases[0]));
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_technique, 0, n);
+	tcase_add_loop_test(tc, test_sensitivity_order, 0, n);
+	tcase_add_test(tc, test_high_printable_sled);
+	tcase_add_test(tc, test_large_argument);
+	tcase_add_test(tc, test_threads);
+	suite_add_tcase(s, tc);
+	tcase_set_timeout(tcc, 600);
+	tcase_add_test(tcc, test_corpora);
+	suite_add_tcase(s, tcc);
+	return s;
+}
+
+int
+main(int argc, char *argv[])
+{
+	SRunner	*sr;
+	int	 failed;
+	char	 self[4096];
+
+	(void)argc;
+	snprintf(self, sizeof(self), "%s", argv[0]);
+	snprintf(check_dir, sizeof(check_dir), "%s", dirname(self));
+	if (mcp_init() == -1) {
+		fprintf(stderr, "check_mcp: capstone unusable\n");
+		return 1;
+	}
+	sr = srunner_create(mcp_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
