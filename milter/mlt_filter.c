@@ -84,43 +84,56 @@ mlt_stage_flags(const struct policy *pol, enum mlt_stage st,
 /*
  * Ask the MTA only for what the policy needs: never headers, body or
  * DATA; skip a stage no protection looks at; no reply awaited for a stage
- * where nothing can block.  Macros are asked for here (smfi_setsymlist),
- * so no milter_*_macros in main.cf is needed.
+ * where nothing can block.  f0/f1: what the MTA offers.
  */
+void
+mlt_filter_flags(const struct policy *pol, unsigned long f0,
+    unsigned long f1, unsigned long *pf0, unsigned long *pf1)
+{
+	unsigned long	 want;
+
+	want = SMFIP_NOBODY | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NODATA |
+	    SMFIP_NR_CONN;
+	want |= mlt_stage_flags(pol, MLT_ST_HELO, SMFIP_NOHELO, SMFIP_NR_HELO);
+	want |= mlt_stage_flags(pol, MLT_ST_MAIL, SMFIP_NOMAIL, SMFIP_NR_MAIL);
+	want |= mlt_stage_flags(pol, MLT_ST_RCPT, SMFIP_NORCPT, SMFIP_NR_RCPT);
+	want |= mlt_stage_flags(pol, MLT_ST_UNKNOWN, SMFIP_NOUNKNOWN,
+	    SMFIP_NR_UNKN);
+	*pf1 = want & f1;
+	*pf0 = f0 & SMFIF_SETSYMLIST;
+	if (pol->smtp.detect_header)
+		*pf0 |= f0 & SMFIF_ADDHDRS;
+}
+
+/* Ask for the macros the protections read (inside xxfi_negotiate), so
+ * that no milter_*_macros in main.cf is needed. */
+void
+mlt_filter_symlist(SMFICTX *ctx, unsigned long f0)
+{
+	if ((f0 & SMFIF_SETSYMLIST) == 0)
+		return;
+	smfi_setsymlist(ctx, SMFIM_CONNECT, MLT_NO_MACROS);
+	smfi_setsymlist(ctx, SMFIM_HELO, MLT_NO_MACROS);
+	smfi_setsymlist(ctx, SMFIM_ENVFROM, MLT_MAIL_MACROS);
+	smfi_setsymlist(ctx, SMFIM_ENVRCPT, MLT_NO_MACROS);
+	smfi_setsymlist(ctx, SMFIM_EOM, MLT_NO_MACROS);
+}
+
+/* Negotiation: the policy snapshot of the session decides the flags. */
 static sfsistat
 mlt_negotiate_cb(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
 	struct mlt_ctx	*c = mlt_ctx_get(ctx);
-	unsigned long	 want;
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
-	want = SMFIP_NOBODY | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NODATA |
-	    SMFIP_NR_CONN;
-	want |= mlt_stage_flags(c->pol, MLT_ST_HELO, SMFIP_NOHELO,
-	    SMFIP_NR_HELO);
-	want |= mlt_stage_flags(c->pol, MLT_ST_MAIL, SMFIP_NOMAIL,
-	    SMFIP_NR_MAIL);
-	want |= mlt_stage_flags(c->pol, MLT_ST_RCPT, SMFIP_NORCPT,
-	    SMFIP_NR_RCPT);
-	want |= mlt_stage_flags(c->pol, MLT_ST_UNKNOWN, SMFIP_NOUNKNOWN,
-	    SMFIP_NR_UNKN);
-	c->pflags = want & f1;
-	*pf0 = f0 & SMFIF_SETSYMLIST;
-	if (c->pol->smtp.detect_header)
-		*pf0 |= f0 & SMFIF_ADDHDRS;
-	*pf1 = c->pflags;
+	mlt_filter_flags(c->pol, f0, f1, pf0, pf1);
+	c->pflags = *pf1;
 	*pf2 = 0;
 	*pf3 = 0;
-	if ((f0 & SMFIF_SETSYMLIST) != 0) {
-		smfi_setsymlist(ctx, SMFIM_CONNECT, MLT_NO_MACROS);
-		smfi_setsymlist(ctx, SMFIM_HELO, MLT_NO_MACROS);
-		smfi_setsymlist(ctx, SMFIM_ENVFROM, MLT_MAIL_MACROS);
-		smfi_setsymlist(ctx, SMFIM_ENVRCPT, MLT_NO_MACROS);
-		smfi_setsymlist(ctx, SMFIM_EOM, MLT_NO_MACROS);
-	}
+	mlt_filter_symlist(ctx, f0);
 	return SMFIS_CONTINUE;
 }
 
