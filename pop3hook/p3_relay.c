@@ -428,11 +428,23 @@ p3_check_eof(struct p3_session *s)
 		else
 			p3_finish(s, NULL, 0);
 	}
-	if (s->c_eof && !s->b_shut && !s->finishing && !s->connecting &&
-	    s->bfd >= 0 && s->csent == s->cjudged &&
+	if (s->c_eof && !s->finishing && s->csent == s->cjudged &&
 	    (s->cjudged == s->clen || !p3_client_paused(&s->st))) {
-		shutdown(s->bfd, SHUT_WR);
-		s->b_shut = true;
+		/*
+		 * The client is done: with no answer due, nothing more can
+		 * reach it, so the session (and its slot) ends now; else the
+		 * backend gets FIN and its last answers are relayed.
+		 */
+		if (!p3_awaiting_server(&s->st) &&
+		    s->st.phase != P3_PH_RAW &&
+		    (s->sin == NULL || s->ssent == s->slen)) {
+			s->dead = true;
+			return;
+		}
+		if (!s->b_shut && !s->connecting && s->bfd >= 0) {
+			shutdown(s->bfd, SHUT_WR);
+			s->b_shut = true;
+		}
 	}
 	if (s->finishing && (s->sin == NULL || s->ssent == s->sdone))
 		s->dead = true;

@@ -247,37 +247,36 @@ class Recorder:
 
     def serve(self):
         self.ls.settimeout(10)
-        try:
-            s, _ = self.ls.accept()
-            while True:     # the probe of wait_port comes first
-                s.settimeout(10)
-                s.sendall(b"+OK ready\r\n")
-                buf = b""
-                try:
-                    d = s.recv(4096)
-                except socket.timeout:
+        while True:     # the probe of wait_port comes first: skip it
+            try:
+                s, _ = self.ls.accept()
+            except OSError:
+                return
+            try:
+                if self.session(s):
                     return
-                if not d:
-                    s.close()
-                    s, _ = self.ls.accept()
-                    continue
-                break
-            buf = d
-            i = 0
-            while True:
-                while b"\n" in buf:
-                    ln, buf = buf.split(b"\n", 1)
-                    self.got += ln + b"\n"
-                    if i < len(self.answers):
-                        s.sendall(self.answers[i])
-                        i += 1
-                d = s.recv(4096)
-                if not d:
-                    break
-                buf += d
-            s.close()
-        except OSError:
-            pass
+            except OSError:
+                pass
+            finally:
+                s.close()
+
+    def session(self, s):
+        """Serve one connection; False if it ended before any line."""
+        s.settimeout(10)
+        s.sendall(b"+OK ready\r\n")
+        buf = b""
+        i = 0
+        while True:
+            d = s.recv(4096)
+            if not d:
+                return i > 0 or self.got != b""
+            buf += d
+            while b"\n" in buf:
+                ln, buf = buf.split(b"\n", 1)
+                self.got += ln + b"\n"
+                if i < len(self.answers):
+                    s.sendall(self.answers[i])
+                    i += 1
 
     def close(self):
         self.ls.close()
