@@ -51,6 +51,12 @@ enum p3load_step {
 	P3LOAD_ST_IDLE			/* greeted, holding the connection */
 };
 
+/* The reply awaited, named for messages (indexed by enum p3load_step). */
+static const char *const p3load_step_names[] = {
+	"no connection", "greeting", "CAPA", "USER", "PASS", "STAT", "LIST",
+	"RETR", "QUIT", "idle"
+};
+
 /* Where the multi-line scanner stands (RFC 1939 section 3 terminator). */
 enum p3load_ml {
 	P3LOAD_ML_BOL,			/* at the start of a line */
@@ -305,7 +311,8 @@ p3load_body_done(struct p3load_run *r, struct p3load_client *c)
 			p3load_send(r, c, P3LOAD_ST_QUIT, "QUIT");
 		break;
 	default:
-		p3load_fail(r, c, "multi-line reply in step %d", c->step);
+		p3load_fail(r, c, "multi-line reply to %s",
+		    p3load_step_names[c->step]);
 	}
 }
 
@@ -326,7 +333,8 @@ p3load_status(struct p3load_run *r, struct p3load_client *c)
 
 	c->line[c->linelen] = '\0';
 	if (strncmp(c->line, "+OK", 3) != 0) {
-		p3load_fail(r, c, "step %d: %.100s", c->step, c->line);
+		p3load_fail(r, c, "%s: %.100s",
+		    p3load_step_names[c->step], c->line);
 		return;
 	}
 	switch (c->step) {
@@ -366,7 +374,8 @@ p3load_status(struct p3load_run *r, struct p3load_client *c)
 		p3load_session_done(r, c);
 		break;
 	default:
-		p3load_fail(r, c, "unexpected line in step %d", c->step);
+		p3load_fail(r, c, "unexpected line after %s",
+		    p3load_step_names[c->step]);
 	}
 }
 
@@ -478,8 +487,8 @@ p3load_read(struct p3load_run *r, struct p3load_client *c, char *buf)
 			continue;
 		}
 		if (n == 0) {
-			p3load_fail(r, c, "connection closed in step %d",
-			    c->step);
+			p3load_fail(r, c, "connection closed awaiting %s",
+			    p3load_step_names[c->step]);
 			return;
 		}
 		if (errno == EINTR)
@@ -500,7 +509,8 @@ p3load_tend(struct p3load_run *r, double t)
 	for (i = 0; i < r->nclients; i++) {
 		c = &r->clients[i];
 		if (c->fd >= 0 && t > c->deadline && c->step != P3LOAD_ST_IDLE)
-			p3load_fail(r, c, "timeout in step %d", c->step);
+			p3load_fail(r, c, "timeout awaiting %s",
+			    p3load_step_names[c->step]);
 		if (r->mode != P3LOAD_IDLE && c->fd < 0 && t < r->t_end)
 			p3load_connect(r, c);
 	}
@@ -610,8 +620,8 @@ p3load_loop(struct p3load_run *r)
 				p3load_read(r, c, buf);
 			if (c->fd >= 0 && (evs[i].events &
 			    (EPOLLERR | EPOLLHUP)))
-				p3load_fail(r, c, "connection error in step %d",
-				    c->step);
+				p3load_fail(r, c, "connection error awaiting %s",
+				    p3load_step_names[c->step]);
 			if (r->mode != P3LOAD_IDLE && c->fd < 0 &&
 			    p3load_now() < r->t_end)
 				p3load_connect(r, c);

@@ -8,10 +8,11 @@ import hashlib
 import hmac
 import os
 import socket
+import subprocess
 import time
 
 import dovecot
-from mwtest import Line, check, eq, run, scenario
+from mwtest import ROOT, Line, check, eq, run, scenario
 
 PORT = 21290
 HAPORT = 21291
@@ -209,6 +210,40 @@ def xclient_trusted_and_stop_clean():
     x.start()
     x.stop()
     check(time.time() - t < 5, "restart took %.1fs" % (time.time() - t))
+
+
+
+def p3load(*args):
+    """Run the benchmark's load generator; (exit status, stdout, stderr)."""
+    exe = os.path.join(ROOT, os.environ.get("B", "build"), "bench", "p3load")
+    check(os.access(exe, os.X_OK), "%s not built" % exe)
+    p = subprocess.run([exe, "-p", str(PORT)] + list(args), timeout=30,
+                       capture_output=True, text=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+@scenario
+def bench_load_generator():
+    # bench/p3load, the tool of `make bench`, against the real server:
+    # full sessions, RETR loop and idle mode succeed; a refused login and
+    # an unknown message are counted as failures.
+    rc, out, err = p3load("-c", "3", "-d", "0.5", "-w", "0", "-u", "alice",
+                          "-P", "secret")
+    eq(rc, 0, "sessions: " + out + err)
+    check(" errors=0 " in out and " sessions=0 " not in out, out)
+    rc, out, err = p3load("-m", "retr", "-d", "0.3", "-w", "0", "-u", "bob",
+                          "-P", "b0b pw")
+    check(rc != 0 and "RETR: -ERR" in err, "RETR of no message: " + err)
+    rc, out, err = p3load("-m", "retr", "-d", "0.3", "-w", "0", "-u",
+                          "alice", "-P", "secret")
+    eq(rc, 0, "retr: " + out + err)
+    check(" retrs=0 " not in out, out)
+    rc, out, err = p3load("-c", "2", "-d", "1.5", "-w", "0", "-u", "alice",
+                          "-P", "wrong")
+    check(rc != 0 and "PASS: -ERR" in err, "bad password: " + out + err)
+    rc, out, err = p3load("-m", "idle", "-c", "50", "-d", "0.2")
+    eq(rc, 0, "idle: " + out + err)
+    check(out.startswith("ready connected=50 errors=0"), out)
 
 
 run(setup, teardown)
