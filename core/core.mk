@@ -8,7 +8,7 @@ CORE_OBJS	:= $(CORE_SRCS:%.c=$(B)/%.o)
 
 $(B)/core/conf.o: EXTRA_CFLAGS = $(CONFUSE_CFLAGS)
 $(B)/core/daemon.o: EXTRA_CFLAGS = $(SYSTEMD_CFLAGS)
-$(B)/core/mcp%.o: EXTRA_CFLAGS = $(CAPSTONE_CFLAGS)
+$(B)/core/mcp.o $(B)/core/mcp_%.o: EXTRA_CFLAGS = $(CAPSTONE_CFLAGS)
 
 $(CORE_LIB): $(CORE_OBJS)
 	@mkdir -p $(dir $@)
