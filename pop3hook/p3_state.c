@@ -392,6 +392,14 @@ p3_judge_command(struct p3_state *st, const char *line, size_t len,
 	if ((bad || p3_line_problem(st, &cl) != NULL) &&
 	    p3_jfire(&j, PROT_P3_NON_COMPLIANT))
 		return P3_V_BLOCK;
+	if (cl.cmd == P3_CMD_XCLIENT) {
+		/*
+		 * Whatever the action: the backend trusts pop3hook's XCLIENT,
+		 * so a client's own would set any address it likes.
+		 */
+		st->block_prot = PROT_P3_NON_COMPLIANT;
+		return P3_V_BLOCK;
+	}
 	if (cl.cmd == P3_CMD_AUTH && cl.nargs == 2)
 		st->sasl_step = 1;
 	p3_command_sent(st, &cl);
