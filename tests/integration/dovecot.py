@@ -26,7 +26,8 @@ Dovecot(port, haproxy_port=None, users=None, trusted_networks="",
                      Default {"alice": "secret"}.
     trusted_networks login_trusted_networks (space separated CIDRs).  When
                      it holds 127.0.0.1 the plain port greets with
-                     "+OK [XCLIENT] Dovecot ready." and accepts XCLIENT.
+                     "+OK [XCLIENT] Dovecot (Debian) ready." and accepts
+                     XCLIENT (otherwise: "+OK Dovecot (Debian) ready.").
     perf             settings for load tests: login processes in
                      high-performance mode, raised process/client limits,
                      mail_fsync = never, 2,000+ connections accepted.
@@ -50,9 +51,12 @@ Methods:
                  the data holds no CR) into the user's Maildir/new.  Works
                  before and after start().
     maildir(user) -> path of the user's Maildir.
-    start(timeout=15)   start and wait until every port and the auth socket
-                 accept; raises mwtest.Fail with the log tail on failure.
-    stop()       SIGTERM the process group, wait, SIGKILL whatever is left.  Idempotent; also run at interpreter exit.
+    start(timeout=15)   start (about 0.05 s) and return once every port
+                 listens and the auth socket answers a handshake; raises
+                 mwtest.Fail with the log tail on failure.  start() again
+                 after stop() reuses the directory and its mailboxes.
+    stop()       SIGTERM the process group, wait, SIGKILL whatever is left.
+                 Idempotent; also run at interpreter exit (mwtest).
     log() -> str               the whole log so far.
     wait_log(regex, timeout=5) -> re.Match   first match in the log, waiting
                  for the log process to write it; raises mwtest.Fail.
@@ -60,6 +64,18 @@ Methods:
 
 group_pids(pgid) -> [int]   live processes of a process group (the master's
     pid is its group: after stop(), group_pids(old_master_pid) == []).
+
+Behaviour worth knowing:
+    - Mailboxes are Maildirs under dir/home/<user>, owned by the system user
+      "mail" (a system user "mwtest" is created if "mail" is missing).
+    - A failed login is answered within 0.5 s (auth_failure_delay = 0) and
+      Dovecot's per-IP auth penalty is off, so tests may fail logins from
+      127.0.0.1 freely.  mail_max_userip_connections is 10000.
+    - Log lines: "pop3-login: Info: Login: user=<alice>, method=PLAIN,
+      rip=192.0.2.7, lip=127.0.0.1, ..." and "Disconnected ...: user=<>,
+      rip=..." for sessions without a login.  start() makes no connection
+      of its own, so every rip= in the log comes from the test.
+    - Passwords may not hold ":" or a newline (passwd-file format).
 
 The module can also be run as a launcher (used by bench/run):
     python3 dovecot.py --port P [--haproxy-port H] [--perf]
@@ -70,7 +86,6 @@ SIGINT, then stops it.
 """
 import os
 import pwd
-import grp
 import re
 import signal
 import socket
@@ -207,7 +222,7 @@ class Dovecot:
     def _write_passwd(self):
         with open(self.passwd, "w") as f:
             for u, p in self.users.items():
-                if ":" in u or "\n" in u or "\n" in p:
+                if ":" in u or "\n" in u or ":" in p or "\n" in p:
                     raise ValueError("bad user or password for passwd-file")
                 f.write("%s:{PLAIN}%s::::::\n" % (u, p))
         os.chmod(self.passwd, 0o644)
