@@ -186,6 +186,8 @@ p3load_fail(struct p3load_run *r, struct p3load_client *c,
 		r->errors++;
 	if (c->step == P3LOAD_ST_GREETING && r->mode == P3LOAD_IDLE)
 		r->pending--;
+	if (c->step == P3LOAD_ST_IDLE)
+		r->greeted--;	/* the server dropped an idle client */
 	p3load_close(r, c);
 }
 
@@ -553,7 +555,8 @@ static void
 p3load_report(struct p3load_run *r, double seconds)
 {
 	if (r->mode == P3LOAD_SESSIONS) {
-		qsort(r->lat, r->nlat, sizeof(*r->lat), p3load_cmp);
+		if (r->nlat > 0)
+			qsort(r->lat, r->nlat, sizeof(*r->lat), p3load_cmp);
 		printf("mode=sessions clients=%d seconds=%.2f sessions=%llu "
 		    "errors=%llu rate=%.1f p50_ms=%.2f p99_ms=%.2f\n",
 		    r->nclients, seconds, r->sessions, r->errors,
