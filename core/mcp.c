@@ -5,7 +5,6 @@
  * thresholds per sensitivity and the base64 view of an argument.
  */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +20,25 @@
  * Decode cache: the summary of the instruction starting with two given bytes
  * when capstone's answer does not depend on the bytes after them (most
  * one-byte, immediate and register-form instructions), else MI_UNDET.
- * Filled lazily; entries are written whole, so racing writers agree.
+ * Filled whole by mcp_init(), before any scan, so that no argument pays for
+ * it and a scan's calls into capstone are bounded by the MI_UNDET offsets.
  */
-static _Atomic uint32_t	 mcp_cache[MCP_NMODES][65536];
+static uint32_t		 mcp_cache[MCP_NMODES][65536];
+
+/*
+ * Second level for the MI_UNDET entries whose second byte is a ModRM that
+ * calls for a SIB byte (a quarter of them): the summary by the SIB's base
+ * and whether it has an index, which is all of the SIB a summary reflects
+ * (the scale and the index register change nothing summarised).  The entry
+ * in mcp_cache carries MI_SIB and the row number in its low bits.
+ */
+#define MCP_SIBROWS	2048
+#define MI_SIB		(1u << 29)
+#define MCP_SIBCOL(b)	(((b) & 7u) | (((b) & 0x38u) == 0x20u) << 3)
+static uint32_t		 mcp_sib[MCP_NMODES][MCP_SIBROWS][16];
+
+/* Calls into capstone made by this thread's scans (tests bound them). */
+static _Thread_local unsigned long mcp_ndecode;
 
 static pthread_once_t	 mcp_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t	 mcp_mtx = PTHREAD_MUTEX_INITIALIZER;
@@ -55,6 +70,8 @@ static const struct mcp_limits mcp_limits[] = {
 #define MCP_CHAIN_PER_DOUBLING	3
 #define MCP_SYS_PER_DOUBLING	1
 
+static void	mcp_cache_mode(struct mcp_slot *, int);
+
 /* Open one slot's capstone handles. */
 static struct mcp_slot *
 mcp_slot_new(void)
@@ -75,7 +92,7 @@ mcp_slot_new(void)
 	return s;
 }
 
-/* Build the slot pool, once. */
+/* Build the slot pool and fill the decode cache, once. */
 static void
 mcp_setup(void)
 {
@@ -88,6 +105,9 @@ mcp_setup(void)
 		s->next = mcp_free;
 		mcp_free = s;
 	}
+	for (i = 0; i < MCP_NMODES; i++)
+		mcp_cache_mode(mcp_free, i);
+	mcp_ndecode = 0;
 	mcp_ready = 1;
 }
 
@@ -383,6 +403,7 @@ mcp_decode_live(struct mcp_slot *s, int mode, const unsigned char *p,
 	cs_insn		*in = s->insn[mode];
 	unsigned	 kind, relsz;
 
+	mcp_ndecode++;
 	if (size == 0 || !cs_disasm_iter(s->cs[mode], &code, &size, &addr, in))
 		return MI_MK(1, MCP_K_INVALID, 0);
 	kind = mcp_kind(in, &in->detail->x86, &relsz);
@@ -390,9 +411,13 @@ mcp_decode_live(struct mcp_slot *s, int mode, const unsigned char *p,
 	    mcp_flags(in, &in->detail->x86, mode, kind);
 }
 
-/* Fill a cache entry by decoding its two bytes with varied continuations. */
+/*
+ * Fill a cache entry by decoding its first bytes with varied continuations.
+ * An instruction no longer than those bytes is all there: one probe tells.
+ */
 static uint32_t
-mcp_cache_fill(struct mcp_slot *s, int mode, unsigned b0, unsigned b1)
+mcp_cache_fill(struct mcp_slot *s, int mode, const unsigned char *pre,
+    size_t npre)
 {
 	static const unsigned char fill[] = { 0x00, 0xff, 0x25, 0x90, 0x41 };
 	unsigned char	 probe[16];
@@ -401,14 +426,75 @@ mcp_cache_fill(struct mcp_slot *s, int mode, unsigned b0, unsigned b1)
 
 	for (k = 0; k < sizeof(fill); k++) {
 		memset(probe, fill[k], sizeof(probe));
-		probe[0] = (unsigned char)b0;
-		probe[1] = (unsigned char)b1;
+		memcpy(probe, pre, npre);
 		v = mcp_decode_live(s, mode, probe, sizeof(probe));
 		if (k > 0 && v != e)
 			return MI_FILLED | MI_UNDET;
 		e = v;
+		if (MI_KIND(e) != MCP_K_INVALID && MI_LEN(e) <= npre)
+			break;
 	}
 	return e | MI_FILLED;
+}
+
+/* Whether the second byte is a ModRM calling for a SIB byte after it. */
+static bool
+mcp_sib_form(struct mcp_slot *s, int mode, unsigned b0, unsigned b1)
+{
+	unsigned char	 probe[16] = { (unsigned char)b0, (unsigned char)b1 };
+
+	if ((b1 & 7) != 4 || (b1 >> 6) == 3 ||
+	    MI_KIND(mcp_decode_live(s, mode, probe, sizeof(probe))) ==
+	    MCP_K_INVALID)
+		return false;
+	return s->insn[mode]->detail->x86.encoding.modrm_offset == 1;
+}
+
+/* Fill the cache entry of two bytes, and its SIB row if it needs one. */
+static void
+mcp_cache_key(struct mcp_slot *s, int mode, unsigned b0, unsigned b1,
+    unsigned *rows)
+{
+	unsigned char	 pre[3] = { (unsigned char)b0, (unsigned char)b1 };
+	uint32_t	 e;
+	unsigned	 c;
+
+	e = mcp_cache_fill(s, mode, pre, 2);
+	if ((e & MI_UNDET) && *rows < MCP_SIBROWS &&
+	    mcp_sib_form(s, mode, b0, b1)) {
+		for (c = 0; c < 16; c++) {
+			pre[2] = (unsigned char)((c & 7) | (c & 8 ? 0x20 : 0));
+			mcp_sib[mode][*rows][c] = mcp_cache_fill(s, mode, pre,
+			    3);
+		}
+		e |= MI_SIB | (*rows)++;
+	}
+	mcp_cache[mode][b0 << 8 | b1] = e;
+}
+
+/*
+ * Fill the cache of one mode.  A one-byte instruction is the same whatever
+ * follows it: its 256 entries take one probe.
+ */
+static void
+mcp_cache_mode(struct mcp_slot *s, int mode)
+{
+	unsigned char	 pre[2] = { 0, 0 };
+	unsigned	 b0, b1, rows = 0;
+	uint32_t	 e;
+
+	for (b0 = 0; b0 < 256; b0++) {
+		pre[0] = (unsigned char)b0;
+		e = mcp_cache_fill(s, mode, pre, 1);
+		if (MI_KIND(e) != MCP_K_INVALID && MI_LEN(e) == 1 &&
+		    !(e & MI_UNDET)) {
+			for (b1 = 0; b1 < 256; b1++)
+				mcp_cache[mode][b0 << 8 | b1] = e;
+			continue;
+		}
+		for (b1 = 0; b1 < 256; b1++)
+			mcp_cache_key(s, mode, b0, b1, &rows);
+	}
 }
 
 /* Summary of the instruction at p, from the cache when it can answer. */
@@ -416,23 +502,25 @@ uint32_t
 mcp_decode(struct mcp_slot *s, int mode, const unsigned char *p,
     size_t avail)
 {
-	unsigned	 idx;
 	uint32_t	 e;
 
 	if (avail < 2)
 		return mcp_decode_live(s, mode, p, avail);
-	idx = (unsigned)p[0] << 8 | p[1];
-	e = atomic_load_explicit(&mcp_cache[mode][idx], memory_order_relaxed);
-	if (!(e & MI_FILLED)) {
-		e = mcp_cache_fill(s, mode, p[0], p[1]);
-		atomic_store_explicit(&mcp_cache[mode][idx], e,
-		    memory_order_relaxed);
-	}
+	e = mcp_cache[mode][(unsigned)p[0] << 8 | p[1]];
+	if ((e & MI_SIB) && avail >= 3)
+		e = mcp_sib[mode][e & 0xffffu][MCP_SIBCOL(p[2])];
 	if (e & MI_UNDET)
 		return mcp_decode_live(s, mode, p, avail);
 	if (MI_KIND(e) != MCP_K_INVALID && MI_LEN(e) > avail)
 		return MI_MK(1, MCP_K_INVALID, 0);
 	return e & ~MI_FILLED;
+}
+
+/* Calls into capstone made so far by this thread's scans. */
+unsigned long
+mcp_decodes(void)
+{
+	return mcp_ndecode;
 }
 
 /* Merge one window's findings into the running maxima. */

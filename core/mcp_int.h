@@ -20,6 +20,7 @@
  */
 #define MCP_WIN		6144
 #define MCP_STEP	4608
+#define MCP_NONE	0xffff		/* no offset */
 
 enum mcp_mode {
 	MCP_X86_32,
@@ -78,6 +79,7 @@ struct mcp_slot {
 	uint16_t	 pc[MCP_WIN];		/* printable chain length */
 	uint8_t		 seen[MCP_WIN];		/* walked by the printable test */
 	uint8_t		 rep[MCP_WIN];		/* 4 bytes repeat ones just before */
+	uint16_t	 prv[MCP_WIN];		/* offset of the same byte before */
 	unsigned char	 dec[MCP_WIN];		/* a decoded base64 window */
 	struct mcp_slot	*next;			/* free list */
 };
@@ -103,6 +105,7 @@ uint32_t	mcp_decode(struct mcp_slot *, int mode, const unsigned char *,
 		    size_t avail);
 uint32_t	mcp_decode_live(struct mcp_slot *, int mode,
 		    const unsigned char *, size_t avail);
+unsigned long	mcp_decodes(void);
 int		mcp_measure(const void *, size_t, int mode, struct mcp_feat *);
 void		mcp_window(struct mcp_slot *, int mode, const unsigned char *,
 		    size_t len, struct mcp_feat *);

@@ -30,7 +30,8 @@
 static void
 mcp_textmap(struct mcp_slot *s, const unsigned char *p, size_t n)
 {
-	size_t		 i = 0, k, len, d;
+	uint16_t	 last[256];
+	size_t		 i = 0, k, len, j;
 	uint32_t	 a, b;
 
 	s->npre[0] = 0;
@@ -51,13 +52,21 @@ mcp_textmap(struct mcp_slot *s, const unsigned char *p, size_t n)
 				s->npre[i + k + 1] = s->npre[i];
 		i += len;
 	}
+	/* Earlier offsets holding the same byte, nearest first: only those
+	 * can start an equal four bytes, and there are few of them. */
+	memset(last, 0xff, sizeof(last));
+	for (i = 0; i < n; i++) {
+		s->prv[i] = last[p[i]];
+		last[p[i]] = (uint16_t)i;
+	}
 	for (i = 0; i < n; i++) {
 		s->rep[i] = 0;
 		if (i + 4 > n)
 			continue;
 		memcpy(&a, p + i, 4);
-		for (d = 1; d <= MCP_REP_DIST && d <= i; d++) {
-			memcpy(&b, p + i - d, 4);
+		for (j = s->prv[i]; j != MCP_NONE && i - j <= MCP_REP_DIST;
+		    j = s->prv[j]) {
+			memcpy(&b, p + j, 4);
 			if (a == b) {
 				s->rep[i] = 1;
 				break;
