@@ -370,23 +370,24 @@ class Milter:
     """A mailwarden-milter on 127.0.0.1:port with its own configuration.
 
     smtp is the text inside the smtp { } section (the socket is added),
-    top is top-level text; events go to <dir>/events.json, syslog is off.
+    top is top-level text, log more text inside log { }; events go to <dir>/events.json, syslog is off.
     """
 
-    def __init__(self, port, smtp="", top="", dir=None):
+    def __init__(self, port, smtp="", top="", dir=None, log=""):
         self.port = port
         self.dir = dir or mwtest.tmpdir("mwmilter-")
         self.conf = os.path.join(self.dir, "mailwarden.conf")
         self.json = os.path.join(self.dir, "events.json")
         self.spec = "inet:127.0.0.1:%d" % port
         self.proc = None
+        self.log = log
         self.write_conf(smtp, top)
 
     def write_conf(self, smtp="", top=""):
         with open(self.conf, "w") as f:
-            f.write('%s\nlog { syslog = false json_file = "%s" }\n'
+            f.write('%s\nlog { syslog = false json_file = "%s" %s }\n'
                     'smtp {\n  socket = "inet:%d@127.0.0.1"\n%s\n}\n' %
-                    (top, self.json, self.port, smtp))
+                    (top, self.json, self.log, self.port, smtp))
 
     def table(self):
         """The -P smtpd_command_filter table of this configuration."""

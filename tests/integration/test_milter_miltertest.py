@@ -5,6 +5,9 @@ half-way, a second transaction on one connection, macros and client address
 missing.  Each script asserts the milter's replies; this file checks the
 exact JSON events.  Ports 22140-22149."""
 import os
+import resource
+import socket
+import struct
 import subprocess
 
 import postfix
@@ -22,8 +25,8 @@ def miltertest(script, m):
     eq(r.returncode, 0, "miltertest %s status (%s)" % (script, out.strip()))
 
 
-def with_milter(port, smtp, fn):
-    m = postfix.Milter(port, smtp)
+def with_milter(port, smtp, fn, log=""):
+    m = postfix.Milter(port, smtp, log=log)
     m.start()
     try:
         fn(m)
@@ -94,6 +97,67 @@ def missing_macros():
         check(ev[1]["session"] != ev[2]["session"], "sessions differ")
     with_milter(22142, 'protection auth { allow_networks = {"127.0.0.0/8"} '
                 "require_tls = true }", body)
+
+
+def _pkt(cmd, data=b""):
+    return struct.pack(">I", len(data) + 1) + cmd + data
+
+
+def _recv_pkt(s):
+    buf = b""
+    while len(buf) < 4:
+        d = s.recv(4 - len(buf))
+        check(d, "milter closed the connection")
+        buf += d
+    n = struct.unpack(">I", buf)[0]
+    body = b""
+    while len(body) < n:
+        d = s.recv(n - len(body))
+        check(d, "milter closed the connection")
+        body += d
+    return body
+
+
+@scenario
+def many_concurrent_sessions():
+    # Postfix opens one milter connection per SMTP session: 2,000 sessions
+    # held open at once must all be served by libmilter's worker pool.
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    n = min(2000, hard // 2 - 100)
+
+    def body(m):
+        socks = []
+        try:
+            for i in range(n):
+                s = socket.create_connection(("127.0.0.1", m.port), 10)
+                s.settimeout(20)
+                s.sendall(_pkt(b"O", struct.pack(">III", 6, 0x1ff,
+                                                 0x1fffff)))
+                r = _recv_pkt(s)
+                eq(r[:1], b"O", "negotiation reply")
+                proto = struct.unpack(">III", r[1:13])[2]
+                check(proto & 0x1000, "SMFIP_NR_CONN not asked")
+                s.sendall(_pkt(b"C", b"c\0" + b"4" +
+                               struct.pack(">H", 1024 + i) +
+                               b"127.0.0.1\0"))
+                socks.append(s)
+            for s in socks:
+                s.sendall(_pkt(b"U", b"BOGUS\0"))
+            for s in socks:
+                eq(_recv_pkt(s)[:1], b"c", "unknown command reply")
+            with open("/proc/%d/status" % m.proc.pid) as f:
+                threads = [int(ln.split()[1]) for ln in f
+                           if ln.startswith("Threads:")][0]
+            check(threads < 64, "%d threads for %d sessions" % (threads, n))
+        finally:
+            for s in socks:
+                s.close()
+        # the event queue is bounded: a burst may lose some (counted and
+        # reported), never block a session
+        ev = m.wait_events(n // 2)
+        eq(len({e["client_port"] for e in ev}), len(ev), "distinct sessions")
+    with_milter(22143, "", body, log="max_events_per_second = 100000")
 
 
 if __name__ == "__main__":
