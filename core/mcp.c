@@ -516,6 +516,26 @@ mcp_decode(struct mcp_slot *s, int mode, const unsigned char *p,
 	return e & ~MI_FILLED;
 }
 
+/* Summaries of the instructions at every offset of n bytes into s->inf. */
+void
+mcp_decode_all(struct mcp_slot *s, int mode, const unsigned char *p,
+    size_t n)
+{
+	const uint32_t	*c = mcp_cache[mode];
+	size_t		 i;
+	uint32_t	 e;
+
+	for (i = 0; i + 15 < n; i++) {
+		e = c[(unsigned)p[i] << 8 | p[i + 1]];
+		if (e & MI_SIB)
+			e = mcp_sib[mode][e & 0xffffu][MCP_SIBCOL(p[i + 2])];
+		s->inf[i] = e & MI_UNDET ? mcp_decode_live(s, mode, p + i,
+		    n - i) : e & ~MI_FILLED;
+	}
+	for (; i < n; i++)
+		s->inf[i] = mcp_decode(s, mode, p + i, n - i);
+}
+
 /* Calls into capstone made so far by this thread's scans. */
 unsigned long
 mcp_decodes(void)

@@ -18,8 +18,8 @@
  * is longer than any sled or chain a threshold asks for.  Both are multiples
  * of 3 so that base64 windows start on a quantum.
  */
-#define MCP_WIN		6144
-#define MCP_STEP	4608
+#define MCP_WIN		12288
+#define MCP_STEP	10752
 #define MCP_NONE	0xffff		/* no offset */
 
 enum mcp_mode {
@@ -103,6 +103,8 @@ enum {
 
 uint32_t	mcp_decode(struct mcp_slot *, int mode, const unsigned char *,
 		    size_t avail);
+void		mcp_decode_all(struct mcp_slot *, int mode,
+		    const unsigned char *, size_t n);
 uint32_t	mcp_decode_live(struct mcp_slot *, int mode,
 		    const unsigned char *, size_t avail);
 unsigned long	mcp_decodes(void);

@@ -447,13 +447,23 @@ mcp_alnum(struct mcp_slot *s, const unsigned char *p, size_t n,
 	}
 }
 
+/* Whether all n bytes are printable ASCII. */
+static int
+mcp_printable(const unsigned char *p, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
 /* Every test on one window of n bytes, in one mode. */
 void
 mcp_window(struct mcp_slot *s, int mode, const unsigned char *p, size_t n,
     struct mcp_feat *f)
 {
-	size_t	 i;
-
 	memset(f, 0, sizeof(*f));
 	if (n == 0)
 		return;
@@ -464,12 +474,15 @@ mcp_window(struct mcp_slot *s, int mode, const unsigned char *p, size_t n,
 	 * printable decoders are judged in their x86 reading. */
 	if (mode == MCP_X86_64 && s->npre[n] == 0)
 		return;
-	for (i = 0; i < n; i++)
-		s->inf[i] = mcp_decode(s, mode, p + i, n - i);
+	mcp_decode_all(s, mode, p, n);
 	mcp_chains(s, p, n, f);
 	mcp_sleds(s, n, f);
-	mcp_getpc(s, p, n, f);
-	mcp_loops(s, p, n, f);
+	/* Printable ASCII (base64 text) holds no call, no fnstenv and no
+	 * backward branch: GetPC and decoder loops need binary bytes. */
+	if (s->npre[n] != 0 || !mcp_printable(p, n)) {
+		mcp_getpc(s, p, n, f);
+		mcp_loops(s, p, n, f);
+	}
 	if (s->npre[n] * 4 < n)
 		mcp_alnum(s, p, n, f);
 }
