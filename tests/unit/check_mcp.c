@@ -13,6 +13,15 @@
 
 #include "b64.h"
 #include "mcp.h"
+#include "mcp_int.h"
+
+/*
+ * Calls into capstone allowed per input byte: the decode cache answers for
+ * the rest.  A scan that decoded every offset of both modes would make
+ * over 2 per byte (both modes, overlapping windows); a scan makes under
+ * 0.1 today.
+ */
+#define CHECK_DECODES_PER_KB	128
 
 /* Where this program lives: the corpora are in mcp/ next to it. */
 static char	 check_dir[4096] = ".";
@@ -173,6 +182,59 @@ START_TEST(test_large_argument)
 }
 END_TEST
 
+/* Pseudo-random bytes (a GSSAPI token or a compressed blob), seeded. */
+static void
+random_bytes(unsigned char *p, size_t n, uint32_t seed)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		p[i] = (unsigned char)(seed >> 16);
+	}
+}
+
+/*
+ * The work of a scan is bounded per byte, whatever the machine's load:
+ * count capstone's decodes for 64 KB of random bytes, raw and as a base64
+ * SASL blob, and for 1 MB (linear: the same bound per byte).
+ */
+START_TEST(test_decode_bound)
+{
+	static const size_t	 sizes[] = { 65536, 1024 * 1024 };
+	unsigned char		*raw, *b64;
+	unsigned long		 d0, used;
+	size_t			 k, n;
+	long			 blen;
+
+	raw = malloc(1024 * 1024);
+	b64 = malloc(65537);
+	ck_assert(raw != NULL && b64 != NULL);
+	for (k = 0; k < 2; k++) {
+		n = sizes[k];
+		random_bytes(raw, n, (uint32_t)(k + 1));
+		d0 = mcp_decodes();
+		/* Verdicts aside: 1 MB of random bytes holds, by chance, a
+		 * short loop or a call/pop that medium flags. */
+		(void)mcp_scan_arg(raw, n, MCP_MEDIUM, NULL);
+		used = mcp_decodes() - d0;
+		ck_assert_msg(used * 1024 <= n * CHECK_DECODES_PER_KB,
+		    "%zu random bytes took %lu decodes", n, used);
+		ck_assert_msg(used > 0, "the counter does not count");
+	}
+	random_bytes(raw, 49152, 7);
+	blen = b64_encode(raw, 49152, (char *)b64, 65537);
+	ck_assert_int_eq(blen, 65536);
+	d0 = mcp_decodes();
+	ck_assert(!mcp_scan_arg(b64, (size_t)blen, MCP_MEDIUM, NULL));
+	used = mcp_decodes() - d0;
+	ck_assert_msg(used * 1024 <= (unsigned long)blen *
+	    CHECK_DECODES_PER_KB, "64 KB base64 blob took %lu decodes", used);
+	free(raw);
+	free(b64);
+}
+END_TEST
+
 /* Many threads at once get the answers one thread gets. */
 static void *
 scan_thread(void *arg)
@@ -280,6 +342,7 @@ mcp_suite(void)
 	tcase_add_test(tc, test_high_printable_sled);
 	tcase_add_test(tc, test_large_argument);
 	tcase_add_test(tc, test_threads);
+	tcase_add_test(tc, test_decode_bound);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tcc, 600);
 	tcase_add_test(tcc, test_corpora);
