@@ -5,13 +5,17 @@
  * and a shutdown that lets open sessions finish.
  */
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libmilter/mfapi.h>
 
@@ -119,6 +123,40 @@ mlt_drain(long timeout)
 		    mlt_filter_sessions(), timeout);
 }
 
+/*
+ * A UNIX socket is made srw-rw---- and given to user:group, so that the
+ * MTA connects as a member of the group (Debian: adduser postfix
+ * <group>) and the milter can remove it once it runs as user.
+ */
+static void
+mlt_socket_owner(const struct policy *pol)
+{
+	const char	*path = pol->smtp.socket;
+	struct passwd	*pw;
+	struct group	*gr;
+	uid_t		 uid = (uid_t)-1;
+	gid_t		 gid = (gid_t)-1;
+
+	if (strncmp(path, "unix:", 5) == 0)
+		path += 5;
+	else if (strncmp(path, "local:", 6) == 0)
+		path += 6;
+	else
+		return;
+	if (chmod(path, 0660) == -1)
+		log_warn("chmod %s", path);
+	if (geteuid() != 0 || pol->user[0] == '\0')
+		return;
+	if ((pw = getpwnam(pol->user)) != NULL) {
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	if (pol->group[0] != '\0' && (gr = getgrnam(pol->group)) != NULL)
+		gid = gr->gr_gid;
+	if (chown(path, uid, gid) == -1)
+		log_warn("chown %s", path);
+}
+
 /* Hand libmilter the socket, the callbacks and its limits. */
 static void
 mlt_setup_milter(const struct policy *pol)
@@ -131,8 +169,10 @@ mlt_setup_milter(const struct policy *pol)
 	if (smfi_setbacklog(MLT_BACKLOG) == MI_FAILURE)
 		log_warnx("smfi_setbacklog(%d) failed", MLT_BACKLOG);
 	smfi_settimeout(MLT_TIMEOUT);
+	umask(007);
 	if (smfi_opensocket(true) == MI_FAILURE)
 		fatalx("cannot bind %s", pol->smtp.socket);
+	mlt_socket_owner(pol);
 }
 
 int
