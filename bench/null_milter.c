@@ -97,6 +97,7 @@ nm_negotiate_cb(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	return SMFIS_CONTINUE;
 }
 
+/* Options, registration, then libmilter until SIGTERM. */
 int
 main(int argc, char **argv)
 {

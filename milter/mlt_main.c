@@ -175,6 +175,7 @@ mlt_setup_milter(const struct policy *pol)
 	mlt_socket_owner(pol);
 }
 
+/* Start-up, then libmilter runs the show until a stop signal. */
 int
 main(int argc, char **argv)
 {

@@ -20,10 +20,10 @@
 /* Marker verbs of the -P table: X-MAILWARDEN-<WHAT>-<VERB>. */
 #define MLT_MARK_PREFIX		"X-MAILWARDEN-"
 #define MLT_MARK_BLOCK		"BLOCK"		/* block_commands */
-#define MLT_MARK_LONG		"LONG"		/* AUTH over auth_overflow.limit */
-#define MLT_MARK_CRAMIR		"CRAMIR"	/* AUTH CRAM-MD5 <initial-response> */
+#define MLT_MARK_LONG		"LONG"		/* AUTH line over the limit */
+#define MLT_MARK_CRAMIR		"CRAMIR"	/* CRAM-MD5 initial response */
 
-#define MLT_VERB_MAX		64	/* octets of a verb kept for the event */
+#define MLT_VERB_MAX		64	/* octets of a verb kept */
 #define MLT_IDENTITY_MAX	255	/* longest authenticated identity */
 #define MLT_DETAIL_MAX		(EVT_DETAIL_MAX + 1) /* detail kept per hit */
 
@@ -31,7 +31,7 @@
 enum mlt_reply {
 	MLT_R_CONTINUE,			/* nothing to say: go on */
 	MLT_R_REJECT,			/* 550 5.7.1 <attack_info> */
-	MLT_R_CLOSE,			/* 421 4.7.0 <attack_info>, MTA hangs up */
+	MLT_R_CLOSE,			/* 421 4.7.0 <attack_info>, hang up */
 };
 
 /* Signature of the Malicious Code Protector (mcp_scan_arg). */
@@ -46,7 +46,7 @@ struct mlt_session {
 	bool		 has_addr;	/* addr is valid */
 	bool		 authenticated;	/* {auth_type} seen at this MAIL */
 	unsigned long	 bad_commands;	/* unknown or blocked commands */
-	unsigned	 fired;		/* bit per protection seen this session */
+	unsigned	 fired;		/* bit per protection fired */
 	mlt_scan_fn	*scan;		/* detector (tests substitute one) */
 };
 

@@ -553,6 +553,7 @@ END_TEST
 
 #define N(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
+/* One suite for the module, table-driven cases. */
 static Suite *
 mlt_policy_suite(void)
 {
@@ -575,6 +576,7 @@ mlt_policy_suite(void)
 	return s;
 }
 
+/* Run the suite in fork mode. */
 int
 main(void)
 {

@@ -90,9 +90,11 @@ lookup(const char *table, const char *line)
 		if (strncmp(p, "if /", 4) == 0) {
 			end = memchr(p + 4, '/', (size_t)(nl - p - 4));
 			while (end != NULL && end[1] != '\n' && end[1] != '\0')
-				end = memchr(end + 1, '/', (size_t)(nl - end - 1));
+				end = memchr(end + 1, '/',
+				    (size_t)(nl - end - 1));
 			ck_assert_ptr_nonnull(end);
-			skipping = !tbl_match(p + 4, (size_t)(end - p - 4), line);
+			skipping = !tbl_match(p + 4, (size_t)(end - p - 4),
+			    line);
 			continue;
 		}
 		ck_assert_msg(*p == '/', "bad table line: %.*s",
@@ -137,8 +139,8 @@ static const struct {
 	{ LIM64, "AUTH PLAIN AGFsaWNlAHNlY3JldAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 	  "AAAAAAAAA", "X-MAILWARDEN-LONG-AUTH" },
 	/* the AUTH test only sees AUTH lines */
-	{ LIM64, "MAIL FROM:<aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	  "aaaaaaaaaaaaaaaaaaaaaaa@example.org>", NULL },
+	{ LIM64, "MAIL FROM:<aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@example.org>", NULL },
 	{ LIM64, "AUTHX aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	  "aaaaaaaaaaaaaaaaaaaaaaa", NULL },
 	{ "smtp { protection auth_overflow { action = detect } }",
@@ -188,11 +190,13 @@ START_TEST(test_header)
 	ck_assert_ptr_nonnull(strstr(t, "mailwarden-milter -c /etc/x.conf -P"));
 	ck_assert_ptr_nonnull(strstr(t, "smtpd_command_filter = regexp:"));
 	ck_assert_ptr_null(strstr(t, "BLOCK-"));
-	ck_assert_ptr_nonnull(strstr(t, "/^.{511,}/\tX-MAILWARDEN-LONG-AUTH\n"));
+	ck_assert_ptr_nonnull(strstr(t,
+	    "/^.{511,}/\tX-MAILWARDEN-LONG-AUTH\n"));
 	free(t);
 }
 END_TEST
 
+/* One suite for the module, table-driven cases. */
 static Suite *
 mlt_table_suite(void)
 {
@@ -207,6 +211,7 @@ mlt_table_suite(void)
 	return s;
 }
 
+/* Run the suite in fork mode. */
 int
 main(void)
 {
