@@ -214,8 +214,10 @@ p3load_send(struct p3load_run *r, struct p3load_client *c,
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf) - 2)
+	if (n < 0 || (size_t)n >= sizeof(buf) - 2) {
+		p3load_fail(r, c, "command too long");
 		return -1;
+	}
 	buf[n++] = '\r';
 	buf[n++] = '\n';
 	if (send(c->fd, buf, n, MSG_NOSIGNAL) != n) {
