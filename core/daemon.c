@@ -24,14 +24,14 @@
 static void
 dmn_usage(FILE *f, const char *progname, bool allow_p)
 {
-	fprintf(f, "usage: %s [-f%s%s] [-c file]\n"
+	fprintf(f, "usage: %s [-fht%sV] [-c file]\n"
 	    "  -c file  configuration file (default %s)\n"
 	    "  -t       check the configuration and exit\n"
 	    "  -f       stay in the foreground, log to stderr as well\n"
 	    "%s"
 	    "  -V       print the version and exit\n"
 	    "  -h       this help\n",
-	    progname, allow_p ? "tP" : "t", "V", MW_DEFAULT_CONF,
+	    progname, allow_p ? "P" : "", MW_DEFAULT_CONF,
 	    allow_p ? "  -P       print the Postfix smtpd_command_filter "
 	    "table and exit\n" : "");
 }
