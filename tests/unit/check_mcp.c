@@ -173,9 +173,9 @@ START_TEST(test_large_argument)
 	for (i = 0; i < n; i++)
 		buf[i] = "abcdefghijk"[i % 11];
 	ck_assert(!mcp_scan(buf, n, MCP_MEDIUM, reason));
-	/* Straddle a window boundary (6144, step 4608). */
-	memset(buf + 4600, 0x90, 64);
-	buf[4664] = 0xcc;
+	/* Straddle the end of the first window: the next one holds it. */
+	memset(buf + MCP_WIN - 32, 0x90, 64);
+	buf[MCP_WIN + 32] = 0xcc;
 	ck_assert(mcp_scan(buf, n, MCP_MEDIUM, reason));
 	ck_assert_str_eq(reason, "x86 NOP sled 64 bytes");
 	free(buf);
