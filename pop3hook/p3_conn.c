@@ -8,7 +8,9 @@
  */
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/random.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <netdb.h>
 #include <signal.h>
@@ -69,13 +71,36 @@ p3_pool_put(struct p3_pool *p, void *buf, size_t size)
 		p->size = size;
 		b = buf;
 	}
-	if (p->nfree >= P3_POOL_KEEP) {
+	if (p->nfree >= (p->keep != 0 ? p->keep : P3_POOL_KEEP)) {
 		free(buf);
 		return;
 	}
 	b->next = p->free;
 	p->free = b;
 	p->nfree++;
+}
+
+/*
+ * A session id: splitmix64 over a per-worker state seeded at start-up
+ * from getrandom(), so a session costs no system call for it; ids are
+ * distinct within a worker and unpredictable from outside.
+ */
+void
+p3_session_id(struct p3_worker *wk, char out[P3_SID_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t	 z;
+	int		 i;
+
+	z = (wk->sid_state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	for (i = P3_SID_LEN - 1; i >= 0; i--) {
+		out[i] = hex[z & 0xf];
+		z >>= 4;
+	}
+	out[P3_SID_LEN] = '\0';
 }
 
 /* Split "host:port" or "[v6]:port". */
@@ -192,6 +217,8 @@ p3_listen_one(const char *spec)
 	if (res->ai_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 		    sizeof(one));
+	/* Accepted clients inherit it: no setsockopt() per session. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1)
 		fatal("cannot bind %s", spec);
 	if (listen(fd, P3_BACKLOG) == -1)
@@ -360,6 +387,11 @@ p3_workers_start(void)
 		wk->wake.data = wk;
 		ev_async_start(wk->loop, &wk->wake);
 		ev_init(&wk->accept_pause, p3_accept_pause_cb);
+		wk->bpool.keep = P3_POOL_KEEP_BULK;
+		if (getrandom(&wk->sid_state, sizeof(wk->sid_state), 0) !=
+		    sizeof(wk->sid_state))
+			wk->sid_state = (uint64_t)ev_time() * 1000003u ^
+			    (uint64_t)getpid() << 32 ^ i;
 		wk->accept_pause.data = wk;
 		for (j = 0; j < wk->nls; j++) {
 			ev_io_init(&wk->ls[j].w, p3_accept_cb, wk->ls[j].fd,

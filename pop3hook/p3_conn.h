@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <ev.h>
 
@@ -20,12 +21,15 @@
 
 #define P3_WORKERS_MAX	64		/* threads at most */
 #define P3_POOL_KEEP	64		/* free buffers kept per pool */
+#define P3_POOL_KEEP_BULK 4		/* free bulk buffers kept */
+#define P3_SID_LEN	16		/* hex digits of a session id */
 
 /* Free buffers of one size, per worker (no lock: one thread uses it). */
 struct p3_pool {
 	size_t		 size;		/* octets per buffer */
 	void		*free;		/* singly linked free buffers */
 	unsigned	 nfree;		/* how many */
+	unsigned	 keep;		/* most kept; 0 means P3_POOL_KEEP */
 };
 
 struct p3_worker;
@@ -51,6 +55,9 @@ struct p3_worker {
 	atomic_bool	 done;		/* the loop has ended */
 	struct p3_pool	 cpool;		/* client input buffers */
 	struct p3_pool	 spool;		/* server input buffers */
+	struct p3_pool	 bpool;		/* server input buffers of bodies */
+	struct p3_pool	 sesspool;	/* session structs */
+	uint64_t	 sid_state;	/* session id generator (splitmix64) */
 };
 
 /* Where the backend is. */
@@ -87,5 +94,8 @@ unsigned p3_workers_count(void);
 void	*p3_pool_get(struct p3_pool *, size_t size);
 /* Give a buffer back. */
 void	p3_pool_put(struct p3_pool *, void *, size_t size);
+
+/* A new session id: P3_SID_LEN hex digits and a NUL. */
+void	p3_session_id(struct p3_worker *, char out[P3_SID_LEN + 1]);
 
 #endif

@@ -5,6 +5,7 @@
  * p3_conn.c carry the sessions.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ static struct dmn_opts	 p3_opts;	/* command line */
 static ev_tstamp	 p3_deadline;	/* end of shutdown_timeout */
 static bool		 p3_stopping;	/* SIGTERM/SIGINT seen */
 static ev_timer		 p3_stop_timer;	/* polls the workers at shutdown */
+static struct policy	*p3_bound;	/* the policy the listeners come from */
 
 /* What this version cannot do yet; NULL if the policy is usable. */
 static const char *
@@ -51,6 +53,20 @@ p3_log_errors(char *text)
 	for (line = strtok_r(text, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save))
 		log_warnx("reload: %s", line);
+}
+
+/* Whether two listen lists name the same addresses in the same order. */
+static bool
+p3_same_listen(const struct strlist *a, const struct strlist *b)
+{
+	size_t	 i;
+
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return false;
+	return true;
 }
 
 /* SIGHUP/SIGUSR1: a new policy for new sessions; a broken file keeps the old. */
@@ -81,6 +97,9 @@ p3_reload_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		log_warnx("reload: %s: keeping the running configuration", err);
 		pol_unref(np);
 	} else {
+		/* The sockets are bound once, before privileges are dropped. */
+		if (!p3_same_listen(&p3_bound->pop3.listen, &np->pop3.listen))
+			log_warnx("listen changed: restart to apply");
 		p3_backend_set(&be);
 		evt_reconfigure(&np->log);
 		pol_set_current(np);
@@ -125,12 +144,22 @@ p3_stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_timer_start(loop, &p3_stop_timer);
 }
 
-/* Number of worker threads: one per online CPU. */
+/*
+ * Number of worker threads: one per CPU this process may run on, so a
+ * proxy pinned to one CPU (taskset, systemd CPUAffinity=) runs one loop
+ * instead of threads that only take turns on that CPU.
+ */
 static unsigned
 p3_ncpus(void)
 {
-	long	 n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t	 set;
+	long		 n;
 
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 &&
+	    (n = CPU_COUNT(&set)) > 0)
+		return (unsigned)n;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n < 1 ? 1 : (unsigned)n;
 }
 
@@ -161,6 +190,7 @@ main(int argc, char **argv)
 		fatalx("the Malicious Code Protector cannot start");
 	signal(SIGPIPE, SIG_IGN);
 	p3_listen_all(pol, p3_ncpus());
+	p3_bound = pol_ref(pol);
 	if (evt_init(&pol->log, P3_PROG) == -1)
 		fatalx("cannot start the event log");
 	dmn_drop_privileges(pol);
@@ -181,6 +211,7 @@ main(int argc, char **argv)
 	    pol->pop3.backend);
 	dmn_notify("READY=1");
 	ev_run(loop, 0);
+	pol_unref(p3_bound);
 	evt_shutdown();
 	log_info("stopped");
 	return 0;

@@ -307,6 +307,7 @@ p3_body_start(struct p3_body *b)
 /*
  * Scan multi-line body octets for the terminating "." line.  A line that
  * starts with "." and has more octets is dot-stuffed body, not the end.
+ * Only the octets after a "\n." are looked at one by one.
  */
 size_t
 p3_body_scan(struct p3_body *b, const char *buf, size_t len, bool *done)
@@ -325,11 +326,19 @@ p3_body_scan(struct p3_body *b, const char *buf, size_t len, bool *done)
 				b->pos = P3_BODY_MID;
 			break;
 		case P3_BODY_MID:
-			nl = memchr(buf + i, '\n', len - i);
-			if (nl == NULL)
+			/*
+			 * Only a line that starts with "." can end the body:
+			 * one memmem() finds the next, however many lines lie
+			 * between.
+			 */
+			nl = memmem(buf + i, len - i, "\n.", 2);
+			if (nl == NULL) {
+				b->pos = buf[len - 1] == '\n' ? P3_BODY_BOL :
+				    P3_BODY_MID;
 				return len;
-			i = (size_t)(nl - buf) + 1;
-			b->pos = P3_BODY_BOL;
+			}
+			i = (size_t)(nl - buf) + 2;
+			b->pos = P3_BODY_DOT;
 			break;
 		case P3_BODY_DOT:
 			if (buf[i] == '\r') {

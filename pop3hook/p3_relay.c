@@ -29,36 +29,42 @@
 static const char p3_msg_unavail[] = "-ERR [SYS/TEMP] Service unavailable\r\n";
 static const char p3_msg_idle[] = "-ERR Disconnected for inactivity\r\n";
 
-/* One client and its backend connection. */
+/*
+ * One client and its backend connection.  Kept small: an idle client costs
+ * this struct and libev's slots for two descriptors, nothing else (the
+ * event identity is built only when an event is written).
+ */
 struct p3_session {
 	struct p3_worker *wk;		/* owning worker */
 	struct policy	*pol;		/* policy snapshot, referenced */
-	int		 cfd;		/* client socket */
-	int		 bfd;		/* backend socket, -1 once closed */
 	ev_io		 cio;		/* client socket watcher */
 	ev_io		 bio;		/* backend socket watcher */
 	ev_timer	 timer;		/* the one timer of every wait */
 	ev_tstamp	 last;		/* last successful read or write */
-	enum p3_phase	 timed_phase;	/* phase the timer was set for */
 	struct p3_conf	 conf;		/* policy as this client sees it */
 	struct p3_state	 st;		/* protocol state */
-	struct evt_session evt;		/* who events are about */
 	union {
 		struct sockaddr	 sa;	/* client address */
 		struct sockaddr_in in;	/* IPv4 */
 		struct sockaddr_in6 in6; /* IPv6 */
 	} client;
-	uint8_t		 addr16[16];	/* client address for p3_iptab */
+	char		*user;		/* login name for events, or NULL */
 	char		*cin;		/* client -> backend bytes, or NULL */
-	uint32_t	 ccap;		/* its size */
-	uint32_t	 clen;		/* octets in it */
+	char		*sin;		/* backend -> client bytes, or NULL */
+	int		 cfd;		/* client socket */
+	int		 bfd;		/* backend socket, -1 once closed */
+	uint32_t	 ccap;		/* size of cin */
+	uint32_t	 clen;		/* octets in cin */
 	uint32_t	 cjudged;	/* octets judged (may be sent) */
 	uint32_t	 csent;		/* octets sent to the backend */
-	char		*sin;		/* backend -> client bytes, or NULL */
-	uint32_t	 slen;		/* octets in it */
+	uint32_t	 scap;		/* size of sin */
+	uint32_t	 slen;		/* octets in sin */
 	uint32_t	 sdone;		/* octets processed (may be sent) */
 	uint32_t	 ssent;		/* octets sent to the client */
-	int		 block;		/* prot id of a pending block, or -1 */
+	uint16_t	 userlen;	/* octets in user */
+	int8_t		 block;		/* prot id of a pending block, or -1 */
+	uint8_t		 timed_phase;	/* enum p3_phase the timer was set for */
+	char		 sid[P3_SID_LEN + 1]; /* session id of events and logs */
 	bool		 connecting;	/* backend connect() in progress */
 	bool		 c_eof;		/* client sent FIN */
 	bool		 b_eof;		/* backend sent FIN or failed */
@@ -73,23 +79,38 @@ static void	p3_backend_cb(struct ev_loop *, ev_io *, int);
 static void	p3_timer_cb(struct ev_loop *, ev_timer *, int);
 static void	p3_update(struct p3_session *);
 
-/* Hook: an event. */
+/* Hook: an event, about this session as the events module names it. */
 static void
 p3_report_hook(void *arg, enum prot_id id, enum pol_action a,
     const char *detail, size_t len)
 {
 	struct p3_session *s = arg;
+	struct evt_session e;
 
-	evt_attack(&s->evt, id, a, NULL, detail, len);
+	evt_session_init(&e, REG_SVC_POP3, &s->client.sa);
+	memcpy(e.session, s->sid, sizeof(s->sid));
+	if (s->user != NULL)
+		evt_session_user(&e, s->user, s->userlen);
+	evt_attack(&e, id, a, NULL, detail, len);
 }
 
-/* Hook: the login name. */
+/* Hook: the login name, kept (cut to EVT_USER_MAX) for later events. */
 static void
 p3_user_hook(void *arg, const char *user, size_t len)
 {
 	struct p3_session *s = arg;
+	char		*u;
 
-	evt_session_user(&s->evt, user, len);
+	if (len > EVT_USER_MAX)
+		len = EVT_USER_MAX;
+	if ((u = malloc(len > 0 ? len : 1)) == NULL) {
+		log_warn("%s: login name", s->sid);
+		return;			/* events say "user":null */
+	}
+	memcpy(u, user, len);
+	free(s->user);
+	s->user = u;
+	s->userlen = (uint16_t)len;
 }
 
 /* Hook: send XCLIENT now (right after the greeting, nothing else queued). */
@@ -105,7 +126,7 @@ p3_xclient_hook(void *arg)
 	n = p3_xclient_line(&s->client.sa, line, sizeof(line));
 	if (n < 0 || send(s->bfd, line, (size_t)n, MSG_NOSIGNAL) != n) {
 		log_warnx("%s: cannot send XCLIENT to the backend",
-		    s->evt.session);
+		    s->sid);
 		s->b_failed = true;
 	}
 }
@@ -162,6 +183,35 @@ p3_timer_rearm(struct p3_session *s)
 }
 
 /*
+ * Take a buffer for the backend's bytes: a large one while a multi-line
+ * body or a raw relay runs (fewer, larger reads and writes), else a small
+ * one; both come back to the worker's pools as soon as they are empty.
+ */
+static int
+p3_sin_get(struct p3_session *s, bool bulk)
+{
+	struct p3_pool	*pool = bulk ? &s->wk->bpool : &s->wk->spool;
+	uint32_t	 size = bulk ? P3_SIN_BULK : P3_SIN_SIZE;
+
+	if ((s->sin = p3_pool_get(pool, size)) == NULL)
+		return -1;
+	s->scap = size;
+	return 0;
+}
+
+/* Give the backend buffer back to its pool. */
+static void
+p3_sin_put(struct p3_session *s)
+{
+	if (s->scap == P3_SIN_BULK)
+		p3_pool_put(&s->wk->bpool, s->sin, P3_SIN_BULK);
+	else
+		p3_pool_put(&s->wk->spool, s->sin, P3_SIN_SIZE);
+	s->sin = NULL;
+	s->scap = 0;
+}
+
+/*
  * End the session: close the backend now, send the client what is
  * processed and msg (NULL: nothing more), then close the client.
  */
@@ -178,15 +228,12 @@ p3_finish(struct p3_session *s, const char *msg, size_t len)
 		s->bio.fd = -1;
 	}
 	if (msg != NULL) {
-		if (s->sin == NULL) {
-			s->sin = p3_pool_get(&s->wk->spool, P3_SIN_SIZE);
-			if (s->sin == NULL) {
-				s->dead = true;
-				return;
-			}
+		if (s->sin == NULL && p3_sin_get(s, false) == -1) {
+			s->dead = true;
+			return;
 		}
 		s->slen = s->sdone;	/* what was not processed is dropped */
-		if (len > P3_SIN_SIZE - s->slen)
+		if (len > s->scap - s->slen)
 			PANIC("p3 reserve too small");
 		memcpy(s->sin + s->slen, msg, len);
 		s->slen += (uint32_t)len;
@@ -215,6 +262,7 @@ static void
 p3_close(struct p3_session *s)
 {
 	struct p3_worker *wk = s->wk;
+	uint8_t		 a16[16];
 
 	ev_io_stop(wk->loop, &s->cio);
 	ev_io_stop(wk->loop, &s->bio);
@@ -225,15 +273,21 @@ p3_close(struct p3_session *s)
 	if (s->cin != NULL)
 		p3_pool_put(&wk->cpool, s->cin, s->ccap);
 	if (s->sin != NULL)
-		p3_pool_put(&wk->spool, s->sin, P3_SIN_SIZE);
-	p3_iptab_release(s->addr16);
+		p3_sin_put(s);
+	if (cidr_addr16(&s->client.sa, a16) == -1)
+		memset(a16, 0, sizeof(a16));
+	p3_iptab_release(a16);
 	pol_unref(s->pol);
-	free(s);
+	free(s->user);
+	p3_pool_put(&wk->sesspool, s, sizeof(*s));
 	if (--wk->sessions == 0 && wk->stopping)
 		ev_break(wk->loop, EVBREAK_ALL);
 }
 
-/* The backend connection is up: send the PROXY header first, alone. */
+/*
+ * The backend connection is up (PROXY modes only wait for it): send the
+ * PROXY header first, alone.
+ */
 static void
 p3_backend_connected(struct p3_session *s)
 {
@@ -242,38 +296,42 @@ p3_backend_connected(struct p3_session *s)
 		struct sockaddr	 sa;
 		struct sockaddr_storage ss;
 	} local;
-	socklen_t	 sl = sizeof(local);
-	int		 err = 0, n = 0, one = 1;
+	socklen_t	 sl;
+	int		 err = 0, n = 0;
 
 	s->connecting = false;
 	sl = sizeof(err);
 	if (getsockopt(s->bfd, SOL_SOCKET, SO_ERROR, &err, &sl) == -1 ||
 	    err != 0) {
 		errno = err;
-		log_warn("%s: backend connect", s->evt.session);
+		log_warn("%s: backend connect", s->sid);
 		s->b_failed = true;
 		return;
 	}
-	(void)setsockopt(s->bfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	sl = sizeof(local);
 	if (getsockname(s->cfd, &local.sa, &sl) == -1)
 		local.sa.sa_family = AF_UNSPEC;
 	if (s->conf.client_address == POL_CA_PROXY_V1)
 		n = p3_proxy_v1(&s->client.sa, &local.sa, (char *)hdr,
 		    sizeof(hdr));
-	else if (s->conf.client_address == POL_CA_PROXY_V2)
+	else
 		n = p3_proxy_v2(&s->client.sa, &local.sa, hdr, sizeof(hdr));
 	if (n > 0 && send(s->bfd, hdr, (size_t)n, MSG_NOSIGNAL) != n) {
-		log_warn("%s: PROXY header to the backend", s->evt.session);
+		log_warn("%s: PROXY header to the backend", s->sid);
 		s->b_failed = true;
 	}
 }
 
-/* Start the non-blocking connect to the backend. */
+/*
+ * Start the non-blocking connect to the backend.  Without a PROXY header
+ * nothing is sent before the greeting, so the session waits for that
+ * greeting alone: a failed connect shows as the read's error.
+ */
 static int
 p3_backend_connect(struct p3_session *s)
 {
 	struct p3_backend be;
+	int		 one = 1;
 
 	p3_backend_get(&be);
 	s->bfd = socket(be.sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
@@ -282,12 +340,16 @@ p3_backend_connect(struct p3_session *s)
 		log_warn("backend socket");
 		return -1;
 	}
+	if (be.sa.ss_family != AF_UNIX)
+		(void)setsockopt(s->bfd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 	if (connect(s->bfd, (struct sockaddr *)&be.sa, be.salen) == -1 &&
 	    errno != EINPROGRESS) {
-		log_warn("%s: backend connect", s->evt.session);
+		log_warn("%s: backend connect", s->sid);
 		return -1;
 	}
-	s->connecting = true;
+	s->connecting = s->conf.client_address == POL_CA_PROXY_V1 ||
+	    s->conf.client_address == POL_CA_PROXY_V2;
 	return 0;
 }
 
@@ -322,23 +384,25 @@ p3_read_backend(struct p3_session *s)
 	ssize_t	 n;
 	size_t	 room;
 
-	if (s->sin == NULL) {
-		if ((s->sin = p3_pool_get(&s->wk->spool, P3_SIN_SIZE)) ==
-		    NULL) {
-			s->dead = true;
-			return;
-		}
-	}
-	room = P3_SIN_SIZE - P3_RESERVE - s->slen;
-	if (s->slen >= P3_SIN_SIZE - P3_RESERVE)
+	if (s->sin == NULL && p3_sin_get(s, s->st.srv_mode == P3_SRV_BODY ||
+	    s->st.phase == P3_PH_RAW) == -1) {
+		s->dead = true;
 		return;
+	}
+	if (s->slen >= s->scap - P3_RESERVE)
+		return;
+	room = s->scap - P3_RESERVE - s->slen;
 	n = recv(s->bfd, s->sin + s->slen, room, 0);
 	if (n > 0) {
 		s->slen += (uint32_t)n;
 		s->last = ev_now(s->wk->loop);
-	} else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
-	    errno != EINTR))
+	} else if (n == 0)
 		s->b_eof = true;
+	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		if (s->st.phase == P3_PH_GREETING)
+			log_warn("%s: backend connect", s->sid);
+		s->b_eof = true;
+	}
 }
 
 /* Send processed backend bytes to the client. */
@@ -466,11 +530,10 @@ p3_tidy(struct p3_session *s)
 		s->csent = 0;
 	}
 	if (s->sin != NULL && s->ssent == s->slen) {
-		p3_pool_put(&s->wk->spool, s->sin, P3_SIN_SIZE);
-		s->sin = NULL;
+		p3_sin_put(s);
 		s->slen = s->sdone = s->ssent = 0;
 	} else if (s->sin != NULL && s->ssent > 0 &&
-	    P3_SIN_SIZE - s->slen < P3_SIN_SIZE / 4) {
+	    s->scap - s->slen < s->scap / 4) {
 		memmove(s->sin, s->sin + s->ssent, s->slen - s->ssent);
 		s->slen -= s->ssent;
 		s->sdone -= s->ssent;
@@ -488,7 +551,7 @@ p3_watch(struct p3_session *s)
 		if (!s->c_eof && s->block < 0 && s->clen < s->ccap)
 			cev |= EV_READ;
 		if (!s->connecting && !s->b_eof &&
-		    s->slen < P3_SIN_SIZE - P3_RESERVE)
+		    (s->sin == NULL || s->slen < s->scap - P3_RESERVE))
 			bev |= EV_READ;
 		if (s->connecting || (s->csent < s->cjudged && !s->b_eof))
 			bev |= EV_WRITE;
@@ -565,7 +628,7 @@ p3_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (s->finishing)
 		s->dead = true;
 	else if (s->st.phase == P3_PH_GREETING) {
-		log_warnx("%s: backend timeout", s->evt.session);
+		log_warnx("%s: backend timeout", s->sid);
 		p3_finish(s, p3_msg_unavail, sizeof(p3_msg_unavail) - 1);
 	} else if (s->st.srv_mode == P3_SRV_STATUS)
 		p3_finish(s, p3_msg_idle, sizeof(p3_msg_idle) - 1);
@@ -586,35 +649,33 @@ p3_cin_size(const struct p3_conf *c)
 	return (uint32_t)((n + 64 + 1023) & ~1023L);
 }
 
-/* Take over an accepted client. */
+/* Take over an accepted client (TCP_NODELAY comes from the listener). */
 void
 p3_session_start(struct p3_worker *wk, int fd, const struct sockaddr *sa,
     socklen_t salen, const unsigned char addr16[16])
 {
 	struct p3_session *s;
 	enum pol_action	 actions[PROT_COUNT];
-	int		 one = 1;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
+	if ((s = p3_pool_get(&wk->sesspool, sizeof(*s))) == NULL) {
 		log_warn("session");
 		close(fd);
 		p3_iptab_release(addr16);
 		return;
 	}
+	memset(s, 0, sizeof(*s));
 	s->wk = wk;
 	s->cfd = fd;
 	s->bfd = -1;
 	s->block = -1;
 	memcpy(&s->client, sa, salen < sizeof(s->client) ? salen :
 	    sizeof(s->client));
-	memcpy(s->addr16, addr16, 16);
+	p3_session_id(wk, s->sid);
 	s->pol = pol_current();
 	pol_actions(s->pol, sa, actions);
 	p3_conf_init(&s->conf, s->pol, actions);
 	p3_state_init(&s->st, &s->conf, &p3_relay_hooks, s);
-	evt_session_init(&s->evt, REG_SVC_POP3, sa);
 	s->ccap = p3_cin_size(&s->conf);
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	wk->sessions++;
 	ev_io_init(&s->cio, p3_client_cb, fd, EV_READ);
 	s->cio.data = s;

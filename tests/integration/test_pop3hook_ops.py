@@ -307,6 +307,40 @@ def reload_policy():
 
 
 @scenario
+def reload_listen_changed():
+    port = next_port()
+    other = next_port()
+    h = Hook(port, "127.0.0.1:%d" % DC_PORT)
+    try:
+        check("listen changed" not in h.stderr(), "no warning at start")
+        h.port = other
+        h.write("127.0.0.1:%d" % DC_PORT)
+        os.kill(h.proc.pid, signal.SIGHUP)
+        mwtest.wait_for(lambda: "configuration reloaded" in h.stderr(), 5,
+                        "reload")
+        check("listen changed: restart to apply" in h.stderr(),
+              "the warning names the restart")
+        c = client(port)
+        check(c.line().startswith("+OK"), "the old address still serves")
+        c.close()
+        s = socket.socket()
+        try:
+            s.settimeout(2)
+            refused = s.connect_ex(("127.0.0.1", other)) != 0
+        finally:
+            s.close()
+        check(refused, "the new address is not bound by a reload")
+        n = h.stderr().count("listen changed")
+        os.kill(h.proc.pid, signal.SIGHUP)
+        mwtest.wait_for(lambda: h.stderr().count("configuration reloaded")
+                        >= 2, 5, "second reload")
+        eq(h.stderr().count("listen changed"), n + 1,
+           "compared with the running configuration's sockets")
+    finally:
+        h.stop()
+
+
+@scenario
 def graceful_sigterm():
     port = next_port()
     h = Hook(port, "127.0.0.1:%d" % DC_PORT, "", "shutdown_timeout = 10")
