@@ -608,26 +608,39 @@ mcp_judge(const struct mcp_feat *f, int mode, size_t len,
 	return true;
 }
 
+/* Mark one window's text, then test it in both modes into the maxima. */
+static void
+mcp_both(struct mcp_slot *s, const unsigned char *p, size_t n,
+    struct mcp_feat all[MCP_NMODES])
+{
+	struct mcp_feat	 one;
+	int		 mode;
+
+	mcp_text(s, p, n);
+	for (mode = 0; mode < MCP_NMODES; mode++) {
+		mcp_window(s, mode, p, n, &one);
+		mcp_merge(&all[mode], &one);
+	}
+}
+
 /* Judge bytes window by window, in both modes. */
 static bool
 mcp_scan_slot(struct mcp_slot *s, const unsigned char *p, size_t len,
     enum mcp_sensitivity sens, const char *suffix, char *reason)
 {
-	struct mcp_feat	 all, one;
+	struct mcp_feat	 all[MCP_NMODES];
 	size_t		 off, n;
 	int		 mode;
 
-	for (mode = 0; mode < MCP_NMODES; mode++) {
-		memset(&all, 0, sizeof(all));
-		for (off = 0; off == 0 || off + MCP_WIN - MCP_STEP < len;
-		    off += MCP_STEP) {
-			n = len - off > MCP_WIN ? MCP_WIN : len - off;
-			mcp_window(s, mode, p + off, n, &one);
-			mcp_merge(&all, &one);
-		}
-		if (mcp_judge(&all, mode, len, sens, suffix, reason))
-			return true;
+	memset(all, 0, sizeof(all));
+	for (off = 0; off == 0 || off + MCP_WIN - MCP_STEP < len;
+	    off += MCP_STEP) {
+		n = len - off > MCP_WIN ? MCP_WIN : len - off;
+		mcp_both(s, p + off, n, all);
 	}
+	for (mode = 0; mode < MCP_NMODES; mode++)
+		if (mcp_judge(&all[mode], mode, len, sens, suffix, reason))
+			return true;
 	return false;
 }
 
@@ -636,19 +649,21 @@ int
 mcp_measure(const void *buf, size_t len, int mode, struct mcp_feat *f)
 {
 	struct mcp_slot	*s;
-	struct mcp_feat	 one;
+	struct mcp_feat	 all[MCP_NMODES];
 	size_t		 off, n;
 
-	memset(f, 0, sizeof(*f));
-	if ((s = mcp_slot_get()) == NULL)
+	memset(all, 0, sizeof(all));
+	if ((s = mcp_slot_get()) == NULL) {
+		memset(f, 0, sizeof(*f));
 		return -1;
+	}
 	for (off = 0; off == 0 || off + MCP_WIN - MCP_STEP < len;
 	    off += MCP_STEP) {
 		n = len - off > MCP_WIN ? MCP_WIN : len - off;
-		mcp_window(s, mode, (const unsigned char *)buf + off, n, &one);
-		mcp_merge(f, &one);
+		mcp_both(s, (const unsigned char *)buf + off, n, all);
 	}
 	mcp_slot_put(s);
+	*f = all[mode];
 	return 0;
 }
 
@@ -690,28 +705,27 @@ static bool
 mcp_scan_b64(struct mcp_slot *s, const unsigned char *p, size_t len,
     enum mcp_sensitivity sens, char *reason)
 {
-	struct mcp_feat	 all, one;
+	struct mcp_feat	 all[MCP_NMODES];
 	size_t		 off, total, clen;
 	long		 n;
 	int		 mode;
 
 	total = len / 4 * 3 - (p[len - 1] == '=') - (p[len - 2] == '=');
-	for (mode = 0; mode < MCP_NMODES; mode++) {
-		memset(&all, 0, sizeof(all));
-		for (off = 0; off == 0 || off + MCP_WIN - MCP_STEP < total;
-		    off += MCP_STEP) {
-			clen = off + MCP_WIN >= total ? len - off / 3 * 4 :
-			    MCP_WIN / 3 * 4;
-			n = b64_decode((const char *)p + off / 3 * 4, clen,
-			    s->dec, sizeof(s->dec));
-			if (n <= 0)
-				break;
-			mcp_window(s, mode, s->dec, (size_t)n, &one);
-			mcp_merge(&all, &one);
-		}
-		if (mcp_judge(&all, mode, total, sens, " in base64", reason))
-			return true;
+	memset(all, 0, sizeof(all));
+	for (off = 0; off == 0 || off + MCP_WIN - MCP_STEP < total;
+	    off += MCP_STEP) {
+		clen = off + MCP_WIN >= total ? len - off / 3 * 4 :
+		    MCP_WIN / 3 * 4;
+		n = b64_decode((const char *)p + off / 3 * 4, clen, s->dec,
+		    sizeof(s->dec));
+		if (n <= 0)
+			break;
+		mcp_both(s, s->dec, (size_t)n, all);
 	}
+	for (mode = 0; mode < MCP_NMODES; mode++)
+		if (mcp_judge(&all[mode], mode, total, sens, " in base64",
+		    reason))
+			return true;
 	return false;
 }
 

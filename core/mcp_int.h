@@ -80,6 +80,10 @@ struct mcp_slot {
 	uint8_t		 seen[MCP_WIN];		/* walked by the printable test */
 	uint8_t		 rep[MCP_WIN];		/* 4 bytes repeat ones just before */
 	uint16_t	 prv[MCP_WIN];		/* offset of the same byte before */
+	uint16_t	 gc[MCP_WIN];		/* GetPC test offsets, descending */
+	uint16_t	 lc[MCP_WIN];		/* backward branches to test */
+	unsigned	 ngc, nlc;		/* how many of each */
+	int		 ascii;			/* window all printable ASCII */
 	unsigned char	 dec[MCP_WIN];		/* a decoded base64 window */
 	struct mcp_slot	*next;			/* free list */
 };
@@ -108,6 +112,7 @@ void		mcp_decode_all(struct mcp_slot *, int mode,
 uint32_t	mcp_decode_live(struct mcp_slot *, int mode,
 		    const unsigned char *, size_t avail);
 unsigned long	mcp_decodes(void);
+void		mcp_text(struct mcp_slot *, const unsigned char *, size_t n);
 int		mcp_measure(const void *, size_t, int mode, struct mcp_feat *);
 void		mcp_window(struct mcp_slot *, int mode, const unsigned char *,
 		    size_t len, struct mcp_feat *);

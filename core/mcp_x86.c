@@ -24,23 +24,32 @@
 /*
  * Mark text: printable ASCII and whole UTF-8 sequences (names and passwords
  * in any script).  Fills npre, the count of non-text bytes before each
- * offset, and rep, whether the four bytes at an offset repeat ones at most
- * MCP_REP_DIST before (padding and runs, not code).
+ * offset, rep, whether the four bytes at an offset repeat ones at most
+ * MCP_REP_DIST before (padding and runs, not code), and ascii, whether all
+ * bytes are printable ASCII.  Both modes share it.
  */
-static void
-mcp_textmap(struct mcp_slot *s, const unsigned char *p, size_t n)
+void
+mcp_text(struct mcp_slot *s, const unsigned char *p, size_t n)
 {
 	uint16_t	 last[256];
 	size_t		 i = 0, k, len, j;
 	uint32_t	 a, b;
+	unsigned	 c, ascii = 1;
 
+	if (n > MCP_WIN)
+		n = MCP_WIN;
 	s->npre[0] = 0;
 	while (i < n) {
+		c = p[i];
+		if (c >= 0x20 && c <= 0x7e) {
+			s->npre[i + 1] = s->npre[i];
+			i++;
+			continue;
+		}
+		ascii = 0;
 		len = 0;
-		if (p[i] >= 0x20 && p[i] <= 0x7e)
-			len = 1;
-		else if (p[i] >= 0xc2 && p[i] <= 0xf4) {
-			len = p[i] < 0xe0 ? 2 : p[i] < 0xf0 ? 3 : 4;
+		if (c >= 0xc2 && c <= 0xf4) {
+			len = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
 			for (k = 1; k < len; k++)
 				if (i + k >= n || (p[i + k] & 0xc0) != 0x80)
 					len = 0;
@@ -52,14 +61,13 @@ mcp_textmap(struct mcp_slot *s, const unsigned char *p, size_t n)
 				s->npre[i + k + 1] = s->npre[i];
 		i += len;
 	}
+	s->ascii = (int)ascii;
 	/* Earlier offsets holding the same byte, nearest first: only those
 	 * can start an equal four bytes, and there are few of them. */
 	memset(last, 0xff, sizeof(last));
 	for (i = 0; i < n; i++) {
 		s->prv[i] = last[p[i]];
 		last[p[i]] = (uint16_t)i;
-	}
-	for (i = 0; i < n; i++) {
 		s->rep[i] = 0;
 		if (i + 4 > n)
 			continue;
@@ -117,58 +125,92 @@ mcp_next(const unsigned char *p, size_t n, size_t i, uint32_t e)
 	return -1;
 }
 
-/* Backward pass: sled exits and common chains, linear in the window. */
+/*
+ * One backward pass over the window: sled exits, printable chains (when
+ * the printable-decoder test will run), common chains (APE) unless the
+ * window is all text, and the offsets the GetPC and loop tests look at,
+ * collected so that those tests need not walk the window again.
+ */
 static void
 mcp_chains(struct mcp_slot *s, const unsigned char *p, size_t n,
-    struct mcp_feat *f)
+    struct mcp_feat *f, int want_pc, int want_cc)
 {
 	size_t		 i;
 	uint32_t	 e;
-	long		 q;
-	unsigned	 k, bin;
+	long		 q, t;
+	unsigned	 k, bin, cc, np, len, ng = 0, nl = 0;
 
 	for (i = n; i-- > 0;) {
 		e = s->inf[i];
 		k = MI_KIND(e);
-		q = mcp_next(p, n, i, e);
+		len = MI_LEN(e);
+		t = 0;
+		q = -1;
+		if (k == MCP_K_NORMAL || k == MCP_K_JCC) {
+			q = (long)(i + len);
+			if (k == MCP_K_JCC)
+				t = mcp_target(p, i, e);
+		} else if (k == MCP_K_JMP || k == MCP_K_CALL) {
+			t = mcp_target(p, i, e);
+			q = t > (long)i ? t : -1;
+		}
+		if (q >= (long)n)
+			q = -1;
 		/* Sleds: where execution from i stops being sled. */
-		if (!(e & MI_SLED) || (k == MCP_K_JMP && q < 0) ||
-		    (k == MCP_K_JCC && mcp_target(p, i, e) <= (long)i))
+		if (!(e & MI_SLED) || (k == MCP_K_JMP && t <= (long)i) ||
+		    (k == MCP_K_JCC && t <= (long)i))
 			s->ex[i] = (uint16_t)i;
-		else if (q < 0 || q >= (long)n)
+		else if (q < 0)
 			s->ex[i] = (uint16_t)n;
 		else
 			s->ex[i] = s->ex[q];
+		/* What the GetPC and loop tests start from. */
+		if (k == MCP_K_CALL || (e & MI_FNSTENV) || (MI_BASE(e) &&
+		    p[i] == 0xd9 && i + 1 < n && (p[i + 1] & 0x38) == 0x30))
+			s->gc[ng++] = (uint16_t)i;
+		else if ((k == MCP_K_JCC || k == MCP_K_JMP) &&
+		    (e & MI_COMMON) && t >= 0 && t < (long)i &&
+		    (long)i - t <= MCP_LOOP_SPAN)
+			s->lc[nl++] = (uint16_t)i;
 		/* Printable chains: valid instructions of printable bytes. */
-		if (k == MCP_K_INVALID || k == MCP_K_STOP ||
-		    s->npre[i + MI_LEN(e)] != s->npre[i])
-			s->pc[i] = 0;
-		else
-			s->pc[i] = (uint16_t)(1 + (q >= 0 && q < (long)n &&
-			    s->pc[q] < MCP_WIN - 1 ? s->pc[q] : 0));
-		/* Common chains (APE): the vocabulary of real code. */
-		s->cc[i] = s->np[i] = 0;
-		s->sys[i] = 0;
-		if (!(e & MI_COMMON) || k == MCP_K_INVALID || k == MCP_K_STOP)
+		if (want_pc) {
+			if (k == MCP_K_INVALID || k == MCP_K_STOP ||
+			    s->npre[i + len] != s->npre[i])
+				s->pc[i] = 0;
+			else
+				s->pc[i] = (uint16_t)(1 + (q >= 0 &&
+				    s->pc[q] < MCP_WIN - 1 ? s->pc[q] : 0));
+		}
+		if (!want_cc)
 			continue;
+		/* Common chains (APE): the vocabulary of real code. */
+		if (!(e & MI_COMMON) || k == MCP_K_INVALID || k == MCP_K_STOP) {
+			s->cc[i] = s->np[i] = 0;
+			s->sys[i] = 0;
+			continue;
+		}
 		/* Repeats and stores through unset registers are what data
 		 * decodes to; they continue a chain but do not lengthen it. */
-		bin = s->npre[i + MI_LEN(e)] != s->npre[i] && !s->rep[i];
-		s->cc[i] = !s->rep[i] && !(e & MI_WMEM);
-		s->np[i] = (uint16_t)bin;
+		bin = s->npre[i + len] != s->npre[i] && !s->rep[i];
+		cc = !s->rep[i] && !(e & MI_WMEM);
+		np = bin;
 		s->sys[i] = k == MCP_K_SYS;
-		if (q >= 0 && q < (long)n) {
-			s->cc[i] = (uint16_t)(s->cc[i] + s->cc[q]);
-			s->np[i] = (uint16_t)(bin + s->np[q]);
+		if (q >= 0) {
+			cc += s->cc[q];
+			np += s->np[q];
 			s->sys[i] = s->sys[q];
 		}
-		if (s->np[i] * 2 >= s->cc[i] && s->cc[i] > f->chain)
-			f->chain = s->cc[i];
+		s->cc[i] = (uint16_t)cc;
+		s->np[i] = (uint16_t)np;
+		if (np * 2 >= cc && (int)cc > f->chain)
+			f->chain = (int)cc;
 		/* A system call is binary (cd 80, 0f 05): the chain before it
 		 * may be printable (push "//sh", push "/bin"). */
-		if (s->sys[i] && s->np[i] >= 2 && s->cc[i] > f->syschain)
-			f->syschain = s->cc[i];
+		if (s->sys[i] && np >= 2 && (int)cc > f->syschain)
+			f->syschain = (int)cc;
 	}
+	s->ngc = ng;
+	s->nlc = nl;
 }
 
 /*
@@ -182,6 +224,8 @@ mcp_sleds(struct mcp_slot *s, size_t n, struct mcp_feat *f)
 	unsigned	 len, bin;
 
 	for (a = 0; a < n; a++) {
+		if (b <= a && s->ex[a] == a)
+			continue;
 		if (b < a)
 			b = a;
 		while (b < n && s->ex[b] > b &&
@@ -257,8 +301,10 @@ mcp_getpc(struct mcp_slot *s, const unsigned char *p, size_t n,
 	size_t		 i, j, lo;
 	uint32_t	 e;
 	long		 t;
+	unsigned	 c;
 
-	for (i = 0; i < n && f->getpc == MCP_GETPC_NONE; i++) {
+	for (c = s->ngc; c-- > 0 && f->getpc == MCP_GETPC_NONE;) {
+		i = s->gc[c];
 		e = s->inf[i];
 		if (MI_KIND(e) == MCP_K_CALL) {
 			t = mcp_target(p, i, e);
@@ -322,14 +368,13 @@ mcp_loops(struct mcp_slot *s, const unsigned char *p, size_t n,
 	long		 t;
 	int		 cnt, memw;
 
-	for (i = 0; i < n; i++) {
+	unsigned	 c;
+
+	(void)n;
+	for (c = 0; c < s->nlc; c++) {
+		i = s->lc[c];
 		e = s->inf[i];
-		if ((MI_KIND(e) != MCP_K_JCC && MI_KIND(e) != MCP_K_JMP) ||
-		    !(e & MI_COMMON))
-			continue;
 		t = mcp_target(p, i, e);
-		if (t < 0 || t >= (long)i || (long)i - t > MCP_LOOP_SPAN)
-			continue;
 		cnt = memw = 0;
 		for (q = (size_t)t; q < i && cnt < MCP_WALK_MAX; cnt++) {
 			eq = s->inf[q];
@@ -447,42 +492,35 @@ mcp_alnum(struct mcp_slot *s, const unsigned char *p, size_t n,
 	}
 }
 
-/* Whether all n bytes are printable ASCII. */
-static int
-mcp_printable(const unsigned char *p, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] < 0x20 || p[i] > 0x7e)
-			return 0;
-	return 1;
-}
-
-/* Every test on one window of n bytes, in one mode. */
+/*
+ * Every test on one window of n bytes, in one mode; mcp_text() has marked
+ * the same bytes.
+ */
 void
 mcp_window(struct mcp_slot *s, int mode, const unsigned char *p, size_t n,
     struct mcp_feat *f)
 {
+	int	 alnum;
+
 	memset(f, 0, sizeof(*f));
 	if (n == 0)
 		return;
 	if (n > MCP_WIN)
 		n = MCP_WIN;
-	mcp_textmap(s, p, n);
 	/* All text: sleds, chains, GetPC and loops need binary bytes, and
 	 * printable decoders are judged in their x86 reading. */
 	if (mode == MCP_X86_64 && s->npre[n] == 0)
 		return;
+	alnum = s->npre[n] * 4 < n;
 	mcp_decode_all(s, mode, p, n);
-	mcp_chains(s, p, n, f);
+	mcp_chains(s, p, n, f, alnum, s->npre[n] != 0);
 	mcp_sleds(s, n, f);
 	/* Printable ASCII (base64 text) holds no call, no fnstenv and no
 	 * backward branch: GetPC and decoder loops need binary bytes. */
-	if (s->npre[n] != 0 || !mcp_printable(p, n)) {
+	if (s->npre[n] != 0 || !s->ascii) {
 		mcp_getpc(s, p, n, f);
 		mcp_loops(s, p, n, f);
 	}
-	if (s->npre[n] * 4 < n)
+	if (alnum)
 		mcp_alnum(s, p, n, f);
 }
