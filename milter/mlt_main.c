@@ -108,19 +108,30 @@ mlt_start_reload_thread(void)
 	pthread_detach(t);
 }
 
-/* After libmilter stopped accepting: give open sessions shutdown_timeout
- * seconds to end. */
+/*
+ * After smfi_main() returned: give open sessions up to shutdown_timeout
+ * seconds to end.  Debian's libmilter (worker pool) stops serving its
+ * sessions once it stops, so waiting only helps while the count still
+ * falls: a second without progress ends the wait, and the MTA applies
+ * its milter_default_action to what is left.
+ */
 static void
 mlt_drain(long timeout)
 {
 	struct timespec	 ts = { 0, 100 * 1000 * 1000 };
-	long		 ticks = timeout * 10;
+	long		 ticks = timeout * 10, last = -1, still = 0, n;
 
-	while (mlt_filter_sessions() > 0 && ticks-- > 0)
+	while ((n = mlt_filter_sessions()) > 0 && ticks-- > 0) {
+		if (n == last && ++still >= 10)
+			break;
+		if (n != last)
+			still = 0;
+		last = n;
 		nanosleep(&ts, NULL);
-	if (mlt_filter_sessions() > 0)
-		log_warnx("%ld sessions still open after %ld s: exiting",
-		    mlt_filter_sessions(), timeout);
+	}
+	if ((n = mlt_filter_sessions()) > 0)
+		log_warnx("%ld sessions left open at exit: the MTA applies "
+		    "milter_default_action to them", n);
 }
 
 /*

@@ -422,7 +422,9 @@ class Milter:
         """SIGTERM; the exit status."""
         if self.proc is None:
             return None
-        rc = mwtest.stop(self.proc)
+        # libmilter notices a stop request within about 5 s; then open
+        # sessions get shutdown_timeout (30 s by default).
+        rc = mwtest.stop(self.proc, timeout=40)
         self.proc = None
         self._errf.close()
         return rc
