@@ -516,7 +516,54 @@ mcp_decode(struct mcp_slot *s, int mode, const unsigned char *p,
 	return e & ~MI_FILLED;
 }
 
-/* Summaries of the instructions at every offset of n bytes into s->inf. */
+/* Whether a byte is a legacy prefix, or in x86-64 a REX prefix. */
+static bool
+mcp_is_prefix(int mode, unsigned c)
+{
+	switch (c) {
+	case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65:
+	case 0x66: case 0x67: case 0xf0: case 0xf2: case 0xf3:
+		return true;
+	}
+	return mode == MCP_X86_64 && (c & 0xf0) == 0x40;
+}
+
+/*
+ * The summary of a segment-prefixed instruction from that of the
+ * instruction after the prefix, which capstone decodes alike: one byte
+ * longer, and out of the vocabulary (odd) unless the prefix is fs or gs,
+ * the only ones shellcode uses.  In x86-64 a REX prefix that no longer
+ * comes first is odd too.  MI_UNDET when capstone must be asked: another
+ * prefix follows (in x86-64 also after a REX), ud0 (valid alone, not behind
+ * a prefix), aam, aad and the VIA padlock group (capstone drops the prefix
+ * there), or "add [mem], al" whose oddness rests on its first byte.
+ */
+static uint32_t
+mcp_derive(int mode, const unsigned char *p, uint32_t in)
+{
+	unsigned	 c = p[1];
+
+	if (c == 0x00 || c == 0xd4 || c == 0xd5 ||
+	    mcp_is_prefix(MCP_X86_32, c) ||
+	    (c == 0x0f && (p[2] == 0xff || p[2] == 0xa7)) || (mode == MCP_X86_64 &&
+	    (c & 0xf0) == 0x40 && mcp_is_prefix(mode, p[2])))
+		return MI_UNDET;
+	if (MI_KIND(in) == MCP_K_INVALID)
+		return MI_MK(1, MCP_K_INVALID, 0);
+	if (MI_LEN(in) >= 15)
+		return MI_MK(1, MCP_K_INVALID, 0);
+	in = (in & ~0xfu) | (MI_LEN(in) + 1);
+	if ((p[0] != 0x64 && p[0] != 0x65) ||
+	    (mode == MCP_X86_64 && (c & 0xf0) == 0x40))
+		in &= ~(MI_COMMON | MI_SLED | MI_POP);
+	return in;
+}
+
+/*
+ * Summaries of the instructions at every offset of n bytes into s->inf,
+ * last offset first so that a prefixed instruction finds the summary of
+ * what follows its prefix.
+ */
 void
 mcp_decode_all(struct mcp_slot *s, int mode, const unsigned char *p,
     size_t n)
@@ -525,15 +572,23 @@ mcp_decode_all(struct mcp_slot *s, int mode, const unsigned char *p,
 	size_t		 i;
 	uint32_t	 e;
 
-	for (i = 0; i + 15 < n; i++) {
+	for (i = n; i-- > 0 && i + 15 >= n;)
+		s->inf[i] = mcp_decode(s, mode, p + i, n - i);
+	for (i++; i-- > 0;) {
 		e = c[(unsigned)p[i] << 8 | p[i + 1]];
 		if (e & MI_SIB)
 			e = mcp_sib[mode][e & 0xffffu][MCP_SIBCOL(p[i + 2])];
+		if (e & MI_UNDET) {
+			switch (p[i]) {
+			case 0x26: case 0x2e: case 0x36: case 0x3e:
+			case 0x64: case 0x65:
+				e = mcp_derive(mode, p + i, s->inf[i + 1]);
+				break;
+			}
+		}
 		s->inf[i] = e & MI_UNDET ? mcp_decode_live(s, mode, p + i,
 		    n - i) : e & ~MI_FILLED;
 	}
-	for (; i < n; i++)
-		s->inf[i] = mcp_decode(s, mode, p + i, n - i);
 }
 
 /* Calls into capstone made so far by this thread's scans. */
