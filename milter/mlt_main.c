@@ -67,15 +67,18 @@ mlt_reload_cb(void *arg)
 	for (;;) {
 		if (sigwait(set, &sig) != 0 || sig != SIGUSR1)
 			continue;
+		dmn_notify("RELOADING=1");
 		if ((pol = pol_load(mlt_conf, NULL)) == NULL) {
 			log_warnx("reload of %s failed: keeping the running "
 			    "configuration", mlt_conf);
+			dmn_notify("READY=1");
 			continue;
 		}
 		evt_reconfigure(&pol->log);
 		pol_set_current(pol);
 		log_info("configuration %s reloaded (smtp.socket changes "
 		    "need a restart)", mlt_conf);
+		dmn_notify("READY=1");
 	}
 	return NULL;
 }

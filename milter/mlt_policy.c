@@ -62,9 +62,24 @@ mlt_fire(struct mlt_session *s, struct mlt_verdict *v, enum prot_id p,
 	h->prot = p;
 	h->action = s->act[p];
 	h->has_verb = has_verb;
-	if (len > sizeof(h->detail))
-		len = sizeof(h->detail);
-	memcpy(h->detail, detail, len);
+	if (p == PROT_SMTP_MALICIOUS_CODE && v->reason[0] != '\0') {
+		/* As pop3hook logs it: the command word and the detector's
+		 * reason; the code bytes themselves say nothing useful. */
+		const char	*sp = memchr(detail, ' ', len);
+		int		 wl = (int)(sp != NULL ?
+		    (size_t)(sp - (const char *)detail) : len);
+		int		 n = snprintf(h->detail, sizeof(h->detail),
+		    "%.*s: %s", wl > MLT_VERB_MAX ? MLT_VERB_MAX : wl,
+		    (const char *)detail, v->reason);
+
+		len = n < 0 ? 0 : (size_t)n;
+		if (len >= sizeof(h->detail))
+			len = sizeof(h->detail) - 1;
+	} else {
+		if (len > sizeof(h->detail))
+			len = sizeof(h->detail);
+		memcpy(h->detail, detail, len);
+	}
 	h->detail_len = len;
 	s->fired |= 1u << p;
 	if (h->action != ACT_PREVENT)

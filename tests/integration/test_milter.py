@@ -11,12 +11,25 @@ import re
 import signal
 import time
 
+import subprocess
+
 import postfix
-from mwtest import Line, check, eq, run, scenario, wait_for
+from mwtest import BIN, Line, check, eq, run, scenario, wait_for
 
 SHELLCODE = (b"\x90" * 48 + b"\x31\xc0\x50\x68\x2f\x2f\x73\x68\x68\x2f\x62"
              b"\x69\x6e\x89\xe3\x50\x53\x89\xe1\x6a\x10\x58\x2c\x05\xcd"
              b"\x80")
+
+
+def mcp_reason(data):
+    """The detector's reason for data, from mailwarden-mcp."""
+    out = subprocess.run([os.path.join(BIN, "mailwarden-mcp"), "-0"],
+                         input=data, capture_output=True, timeout=30,
+                         check=True).stdout.decode()
+    check(out.startswith("malicious "), "mailwarden-mcp: %r" % out)
+    return out.strip().split(" ", 1)[1]
+
+
 NOTREC = "500 5.5.2 Error: command not recognized"
 
 # name -> (milter port, Postfix port(s) with their -o overrides, smtp { },
@@ -169,7 +182,7 @@ def shellcode_ehlo_smtputf8_no_milter_closes():
     ev = ev_since(m, n, 1)
     postfix.event_check(ev[0], "smtp.malicious_code", "prevent",
                         "SMTP Security Violation", "Malicious Code Protector",
-                        "HELO " + SHELLCODE.decode("utf-8", "replace"),
+                        "HELO: " + mcp_reason(SHELLCODE),
                         client_port=port)
 
 

@@ -216,7 +216,7 @@ static const struct {
 	  "127.0.0.1", "PLAIN", long_id, NULL, "<>", C_550,
 	  "smtp.auth_overflow/detect smtp.auth/prevent", NULL },
 	{ "", "127.0.0.1", NULL, NULL, NULL, "<" SLED "@example.org>", C_421,
-	  "smtp.malicious_code/prevent", "MAIL FROM:<" SLED "@example.org>" },
+	  "smtp.malicious_code/prevent", "MAIL: fake sled" },
 	{ "smtp { protection max_line_length { limit = 20 } }", "127.0.0.1",
 	  NULL, NULL, NULL, "<a-long-sender@example.org>", C_550,
 	  "smtp.max_line_length/prevent", "MAIL FROM:<a-long-sender@"
