@@ -63,7 +63,9 @@ struct mcp_limits {
 static const struct mcp_limits mcp_limits[] = {
 	[MCP_LOW] =	{ 32, 0, 40, 10, 0, 1 },
 	[MCP_MEDIUM] =	{ 20, 0, 28, 7, 1, 1 },
-	[MCP_HIGH] =	{ 14, 96, 22, 6, 1, 1 },
+	/* The lowest sled figures are the floors below which sleds are not
+	 * measured at all. */
+	[MCP_HIGH] =	{ MCP_SLED_FLOOR, MCP_PSLED_FLOOR, 22, 6, 1, 1 },
 };
 
 #define MCP_SLED_PER_DOUBLING	2

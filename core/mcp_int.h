@@ -22,6 +22,13 @@
 #define MCP_STEP	10752
 #define MCP_NONE	0xffff		/* no offset */
 
+/*
+ * Shortest sled (with binary bytes) and printable sled that any sensitivity
+ * flags (mcp.c's mcp_limits): shorter ones are not measured.
+ */
+#define MCP_SLED_FLOOR	14
+#define MCP_PSLED_FLOOR	96
+
 enum mcp_mode {
 	MCP_X86_32,
 	MCP_X86_64,

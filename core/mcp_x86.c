@@ -216,18 +216,27 @@ mcp_chains(struct mcp_slot *s, const unsigned char *p, size_t n,
 /*
  * STRIDE: a sled is a stretch [a, b) from every offset of which execution
  * runs through b.  Two pointers and a sliding minimum of the exits: linear.
+ * Sleds shorter than floor bytes, which no sensitivity flags, are not
+ * measured.
  */
 static void
-mcp_sleds(struct mcp_slot *s, size_t n, struct mcp_feat *f)
+mcp_sleds(struct mcp_slot *s, size_t n, struct mcp_feat *f, size_t floor)
 {
-	size_t		 a, b = 0, head = 0, tail = 0;
+	size_t		 a, b = 0, r, head = 0, tail = 0;
 	unsigned	 len, bin;
 
 	for (a = 0; a < n; a++) {
-		if (b <= a && s->ex[a] == a)
-			continue;
-		if (b < a)
+		if (b <= a) {
+			/* A sled lies within a run of offsets that are sled
+			 * instructions: skip runs too short to matter. */
+			for (r = a; r < n && s->ex[r] > r; r++)
+				;
+			if (r - a < floor) {
+				a = r;
+				continue;
+			}
 			b = a;
+		}
 		while (b < n && s->ex[b] > b &&
 		    (head == tail || s->ex[s->dq[head]] >= b + 1) &&
 		    s->ex[b] >= b + 1) {
@@ -514,7 +523,7 @@ mcp_window(struct mcp_slot *s, int mode, const unsigned char *p, size_t n,
 	alnum = s->npre[n] * 4 < n;
 	mcp_decode_all(s, mode, p, n);
 	mcp_chains(s, p, n, f, alnum, s->npre[n] != 0);
-	mcp_sleds(s, n, f);
+	mcp_sleds(s, n, f, s->npre[n] != 0 ? MCP_SLED_FLOOR : MCP_PSLED_FLOOR);
 	/* Printable ASCII (base64 text) holds no call, no fnstenv and no
 	 * backward branch: GetPC and decoder loops need binary bytes. */
 	if (s->npre[n] != 0 || !s->ascii) {
