@@ -312,7 +312,7 @@ p3_body_start(struct p3_body *b)
 size_t
 p3_body_scan(struct p3_body *b, const char *buf, size_t len, bool *done)
 {
-	const char	*nl;
+	const char	*dot;
 	size_t		 i = 0;
 
 	*done = false;
@@ -327,18 +327,20 @@ p3_body_scan(struct p3_body *b, const char *buf, size_t len, bool *done)
 			break;
 		case P3_BODY_MID:
 			/*
-			 * Only a line that starts with "." can end the body:
-			 * one memmem() finds the next, however many lines lie
-			 * between.
+			 * Only a line that starts with "." can end the body,
+			 * so memchr() looks for dots alone (none at all in
+			 * base64 parts) and a dot after LF is the one to see.
+			 * buf[i] here is never at the start of a line.
 			 */
-			nl = memmem(buf + i, len - i, "\n.", 2);
-			if (nl == NULL) {
+			dot = memchr(buf + i, '.', len - i);
+			if (dot == NULL) {
 				b->pos = buf[len - 1] == '\n' ? P3_BODY_BOL :
 				    P3_BODY_MID;
 				return len;
 			}
-			i = (size_t)(nl - buf) + 2;
-			b->pos = P3_BODY_DOT;
+			if (dot > buf + i && dot[-1] == '\n')
+				b->pos = P3_BODY_DOT;
+			i = (size_t)(dot - buf) + 1;
 			break;
 		case P3_BODY_DOT:
 			if (buf[i] == '\r') {

@@ -485,6 +485,16 @@ p3_process(struct p3_session *s)
 static void
 p3_check_eof(struct p3_session *s)
 {
+	/*
+	 * The server closes after answering QUIT (RFC 1939 section 6): once
+	 * the answer is out, close both sides now rather than wait for the
+	 * two FINs.
+	 */
+	if (s->st.quit_answered && s->sdone == s->slen &&
+	    (s->sin == NULL || s->ssent == s->slen)) {
+		s->dead = true;
+		return;
+	}
 	if (s->b_eof && !s->finishing) {
 		if (s->st.phase == P3_PH_GREETING)
 			p3_finish(s, p3_msg_unavail,

@@ -504,6 +504,8 @@ p3_answered(struct p3_state *st, const struct p3_expect *e, enum p3_status k)
 		st->stls_pending = false;
 	if (e->cmd == P3_CMD_UTF8)
 		st->utf8_pending = false;
+	if (e->cmd == P3_CMD_QUIT)
+		st->quit_answered = true;	/* RFC 1939 section 6 */
 	if (k != P3_ST_OK)
 		return;
 	if (e->login) {

@@ -100,6 +100,7 @@ struct p3_state {
 	bool		 sasl;		/* inside an AUTH exchange */
 	bool		 sasl_client_turn; /* a "+ " came: a response is due */
 	bool		 xclient_sent;	/* XCLIENT injected after greeting */
+	bool		 quit_answered;	/* QUIT answered: the session is over */
 	uint8_t		 sasl_step;	/* client messages so far */
 	enum p3_mech	 mech;		/* mechanism of the exchange */
 	char		 mech_name[P3_MECH_NAME_MAX + 1]; /* as sent, for logs */

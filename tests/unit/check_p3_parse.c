@@ -188,6 +188,12 @@ static const struct {
 	{ "a.\r\n\r\n", -1 },
 	{ "a\r\n..\r\n", -1 },
 	{ "x\r\n.\r", -1 },
+	{ "a.b.\r\n.c.\r\n...\r\n.\r\n", 19 },
+	{ "end.\r\n.\r\n", 9 },
+	{ ".\r.\r\n.\r\n", 8 },
+	{ "x\r\n.\r.\r\n.\r\n", 11 },
+	{ "a\r\n.\r\r\n.\r\n", 10 },
+	{ "mail.example.org\n.\n", 19 },
 };
 
 START_TEST(test_body)

@@ -544,6 +544,24 @@ START_TEST(test_user)
 }
 END_TEST
 
+/* The QUIT answer ends the session (RFC 1939 section 6), not before. */
+START_TEST(test_quit)
+{
+	static struct sim s;
+	static const struct st_case c1 = { "quit", NULL, NULL,
+	    B("NOOP\r\nQUIT\r\n"), { "+OK\r\n", "+OK bye\r\n" }, B(""),
+	    NULL, "", -1 };
+	static const struct st_case c2 = { "noquit", NULL, NULL,
+	    B("NOOP\r\n"), { "+OK\r\n" }, B(""), NULL, "", -1 };
+
+	sim_run(&s, &c1, 1);
+	ck_assert(s.st.quit_answered);
+	ck_assert(!p3_awaiting_server(&s.st));
+	sim_run(&s, &c2, 1);
+	ck_assert(!s.st.quit_answered);
+}
+END_TEST
+
 /* A server line without end is judged at P3_SRV_LINE_MAX. */
 START_TEST(test_long_server_line)
 {
@@ -570,6 +588,7 @@ main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, test_session, 0, NCASES);
 	tcase_add_test(tc, test_user);
+	tcase_add_test(tc, test_quit);
 	tcase_add_test(tc, test_long_server_line);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
