@@ -119,6 +119,7 @@ void		mcp_decode_all(struct mcp_slot *, int mode,
 uint32_t	mcp_decode_live(struct mcp_slot *, int mode,
 		    const unsigned char *, size_t avail);
 unsigned long	mcp_decodes(void);
+unsigned long	mcp_work(void);
 void		mcp_text(struct mcp_slot *, const unsigned char *, size_t n);
 int		mcp_measure(const void *, size_t, int mode, struct mcp_feat *);
 void		mcp_window(struct mcp_slot *, int mode, const unsigned char *,

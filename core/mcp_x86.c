@@ -9,6 +9,9 @@
 
 #include "mcp_int.h"
 
+/* Offsets tested and instructions walked by this thread's scans. */
+static _Thread_local unsigned long mcp_nwork;
+
 /* Longest walk of the GetPC, loop and printable tests, in instructions. */
 #define MCP_WALK_MAX	128
 /* Periods up to this many bytes count as repetition, not code. */
@@ -376,7 +379,6 @@ mcp_loops(struct mcp_slot *s, const unsigned char *p, size_t n,
 	uint32_t	 e, eq;
 	long		 t;
 	int		 cnt, memw;
-
 	unsigned	 c;
 
 	(void)n;
@@ -393,6 +395,7 @@ mcp_loops(struct mcp_slot *s, const unsigned char *p, size_t n,
 			memw |= (eq & MI_MEMW) != 0;
 			q += MI_LEN(eq);
 		}
+		mcp_nwork += (unsigned long)cnt;
 		if (q != i || !memw || !mcp_loop_moves(s, p, (size_t)t, i))
 			continue;
 		if (cnt + 1 > f->loop)
@@ -498,6 +501,7 @@ mcp_alnum(struct mcp_slot *s, const unsigned char *p, size_t n,
 				break;
 			q = (size_t)nx;
 		}
+		mcp_nwork += (unsigned long)cnt + 1;
 	}
 }
 
@@ -521,6 +525,7 @@ mcp_window(struct mcp_slot *s, int mode, const unsigned char *p, size_t n,
 	if (mode == MCP_X86_64 && s->npre[n] == 0)
 		return;
 	alnum = s->npre[n] * 4 < n;
+	mcp_nwork += n;
 	mcp_decode_all(s, mode, p, n);
 	mcp_chains(s, p, n, f, alnum, s->npre[n] != 0);
 	mcp_sleds(s, n, f, s->npre[n] != 0 ? MCP_SLED_FLOOR : MCP_PSLED_FLOOR);
@@ -532,4 +537,12 @@ mcp_window(struct mcp_slot *s, int mode, const unsigned char *p, size_t n,
 	}
 	if (alnum)
 		mcp_alnum(s, p, n, f);
+}
+
+/* Offsets tested and instructions walked so far by this thread's scans:
+ * what tests bound to show the work is linear. */
+unsigned long
+mcp_work(void)
+{
+	return mcp_nwork;
 }

@@ -235,6 +235,68 @@ START_TEST(test_decode_bound)
 }
 END_TEST
 
+/*
+ * The whole work of a scan (offsets tested in both modes, instructions
+ * walked by the loop and printable-decoder tests) per input byte, whatever
+ * the machine's load: two modes over overlapping windows make about 2.3
+ * for binary bytes; printable text adds the printable-decoder walks.  A
+ * run of short backward branches ("75 80" over and over) is the worst
+ * case: each one walks its 128-byte body, a bounded number per byte.
+ */
+struct work_case {
+	const char	*name;		/* what the argument is */
+	size_t		 len;		/* its length */
+	int		 kind;		/* 0 random, 1 base64, 2 printable,
+					 * 3 "75 80" branches, 4 Alpha2 text */
+	unsigned long	 max;		/* work units per byte allowed */
+};
+
+static const struct work_case work_cases[] = {
+	{ "random 64 KB", 65536, 0, 3 },
+	{ "random 1 MB", 1024 * 1024, 0, 3 },
+	{ "base64 blob 64 KB", 65536, 1, 7 },
+	{ "printable 64 KB", 65536, 2, 10 },
+	{ "printable 1 MB", 1024 * 1024, 2, 10 },
+	{ "backward branches 64 KB", 65536, 3, 80 },
+	{ "backward branches 1 MB", 1024 * 1024, 3, 80 },
+	{ "Alpha2 text 1 MB", 1024 * 1024, 4, 10 },
+};
+
+START_TEST(test_work_bound)
+{
+	static const char	 alpha[] = "PYIIIIIIIIIIQZVTX30VX4AP0A3HH0A00AB"
+				    "AABTAAQ2AB2BB0BBXP8ACJJI";
+	const struct work_case	*c = &work_cases[_i];
+	unsigned char		*buf;
+	unsigned long		 w0, used;
+	size_t			 i, n = c->len;
+
+	buf = malloc(2 * n + 1);
+	ck_assert_ptr_nonnull(buf);
+	random_bytes(buf, n, (uint32_t)(_i + 11));
+	if (c->kind == 1) {
+		/* Base64 of random bytes, as a SASL blob. */
+		memcpy(buf + n, buf, n / 4 * 3);
+		ck_assert_int_eq(b64_encode(buf + n, n / 4 * 3, (char *)buf,
+		    n + 1), (long)n);
+	}
+	for (i = 0; i < n; i++)
+		if (c->kind == 2)
+			buf[i] = (unsigned char)(0x20 + buf[i] % 95);
+		else if (c->kind == 3)
+			buf[i] = i % 2 == 0 ? 0x75 : 0x80;
+		else if (c->kind == 4)
+			buf[i] = (unsigned char)alpha[i % (sizeof(alpha) - 1)];
+	w0 = mcp_work();
+	(void)mcp_scan_arg(buf, n, MCP_MEDIUM, NULL);
+	used = mcp_work() - w0;
+	ck_assert_msg(used >= n, "%s: the counter does not count", c->name);
+	ck_assert_msg(used <= n * c->max, "%s: %lu work units for %zu bytes",
+	    c->name, used, n);
+	free(buf);
+}
+END_TEST
+
 /* Many threads at once get the answers one thread gets. */
 static void *
 scan_thread(void *arg)
@@ -343,6 +405,8 @@ mcp_suite(void)
 	tcase_add_test(tc, test_large_argument);
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_decode_bound);
+	tcase_add_loop_test(tc, test_work_bound, 0,
+	    (int)(sizeof(work_cases) / sizeof(work_cases[0])));
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tcc, 600);
 	tcase_add_test(tcc, test_corpora);
