@@ -534,29 +534,28 @@ mcp_is_prefix(int mode, unsigned c)
  * The summary of a segment-prefixed instruction from that of the
  * instruction after the prefix, which capstone decodes alike: one byte
  * longer, and out of the vocabulary (odd) unless the prefix is fs or gs,
- * the only ones shellcode uses.  In x86-64 a REX prefix that no longer
- * comes first is odd too.  MI_UNDET when capstone must be asked: another
- * prefix follows (in x86-64 also after a REX), ud0 (valid alone, not behind
+ * the only ones shellcode uses.  MI_UNDET when capstone must be asked:
+ * another prefix follows (in x86-64 a REX too), ud0 (valid alone, not behind
  * a prefix), aam, aad and the VIA padlock group (capstone drops the prefix
- * there), or "add [mem], al" whose oddness rests on its first byte.
+ * there), the VEX, EVEX and XOP forms (valid behind a prefix when not
+ * alone), or "add [mem], al" whose oddness rests on its first byte.
  */
 static uint32_t
 mcp_derive(int mode, const unsigned char *p, uint32_t in)
 {
 	unsigned	 c = p[1];
 
-	if (c == 0x00 || c == 0xd4 || c == 0xd5 ||
-	    mcp_is_prefix(MCP_X86_32, c) ||
-	    (c == 0x0f && (p[2] == 0xff || p[2] == 0xa7)) || (mode == MCP_X86_64 &&
-	    (c & 0xf0) == 0x40 && mcp_is_prefix(mode, p[2])))
+	if (c == 0x00 || c == 0xd4 || c == 0xd5 || c == 0xc4 || c == 0xc5 ||
+	    c == 0x62 || c == 0x8f ||
+	    (c == 0x0f && (p[2] == 0xff || p[2] == 0xa7)) ||
+	    mcp_is_prefix(mode, c))
 		return MI_UNDET;
 	if (MI_KIND(in) == MCP_K_INVALID)
 		return MI_MK(1, MCP_K_INVALID, 0);
 	if (MI_LEN(in) >= 15)
 		return MI_MK(1, MCP_K_INVALID, 0);
 	in = (in & ~0xfu) | (MI_LEN(in) + 1);
-	if ((p[0] != 0x64 && p[0] != 0x65) ||
-	    (mode == MCP_X86_64 && (c & 0xf0) == 0x40))
+	if (p[0] != 0x64 && p[0] != 0x65)
 		in &= ~(MI_COMMON | MI_SLED | MI_POP);
 	return in;
 }

@@ -297,6 +297,54 @@ START_TEST(test_work_bound)
 }
 END_TEST
 
+/*
+ * A segment-prefixed instruction is summarised from the instruction after
+ * the prefix, without capstone: the summary must be the one the decode
+ * cache or else capstone gives for the prefixed bytes (mcp_decode()).
+ * Random bytes, one in three a segment prefix, in both modes.
+ */
+START_TEST(test_prefix_summaries)
+{
+	static const unsigned char pfx[] = { 0x26, 0x2e, 0x36, 0x3e, 0x64,
+	    0x65 };
+	static const cs_mode	 modes[MCP_NMODES] = { CS_MODE_32, CS_MODE_64 };
+	struct mcp_slot		*s = calloc(1, sizeof(*s));
+	unsigned char		 p[4096];
+	size_t			 i, n = sizeof(p), checked = 0;
+	uint32_t		 live;
+	int			 m, r;
+
+	ck_assert_ptr_nonnull(s);
+	for (m = 0; m < MCP_NMODES; m++) {
+		ck_assert_int_eq(cs_open(CS_ARCH_X86, modes[m], &s->cs[m]),
+		    CS_ERR_OK);
+		cs_option(s->cs[m], CS_OPT_DETAIL, CS_OPT_ON);
+		ck_assert_ptr_nonnull(s->insn[m] = cs_malloc(s->cs[m]));
+	}
+	for (r = 0; r < 64; r++) {
+		random_bytes(p, n, (uint32_t)(r + 100));
+		for (i = 0; i < n; i += 3)
+			p[i] = pfx[p[i] % sizeof(pfx)];
+		for (m = 0; m < MCP_NMODES; m++) {
+			mcp_decode_all(s, m, p, n);
+			for (i = 0; i + 3 < n; i += 3, checked++) {
+				live = mcp_decode(s, m, p + i, n - i);
+				ck_assert_msg(s->inf[i] == live, "mode %d at "
+				    "%02x %02x %02x %02x: %08x, not %08x",
+				    m, p[i], p[i + 1], p[i + 2], p[i + 3],
+				    s->inf[i], live);
+			}
+		}
+	}
+	ck_assert_uint_gt(checked, 100000);
+	for (m = 0; m < MCP_NMODES; m++) {
+		cs_free(s->insn[m], 1);
+		cs_close(&s->cs[m]);
+	}
+	free(s);
+}
+END_TEST
+
 /* Many threads at once get the answers one thread gets. */
 static void *
 scan_thread(void *arg)
@@ -405,6 +453,7 @@ mcp_suite(void)
 	tcase_add_test(tc, test_large_argument);
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_decode_bound);
+	tcase_add_test(tc, test_prefix_summaries);
 	tcase_add_loop_test(tc, test_work_bound, 0,
 	    (int)(sizeof(work_cases) / sizeof(work_cases[0])));
 	suite_add_tcase(s, tc);
