@@ -391,6 +391,12 @@ mcp_flags(const cs_insn *in, const cs_x86 *x, int mode, unsigned kind)
 	    (x->operands[0].mem.base == X86_REG_ESP ||
 	    x->operands[0].mem.base == X86_REG_RSP))
 		f |= MI_FNSTENV;
+	/* Where the GetPC test looks: calls, fnstenv, and d9 /6 through a
+	 * base (fnstenv by another name). */
+	if (kind == MCP_K_CALL || (f & MI_FNSTENV) || ((f & MI_MKBASE(0xf)) &&
+	    in->bytes[0] == 0xd9 && in->size > 1 &&
+	    (in->bytes[1] & 0x38) == 0x30))
+		f |= MI_GPC;
 	return f;
 }
 
@@ -534,7 +540,9 @@ mcp_is_prefix(int mode, unsigned c)
  * The summary of a segment-prefixed instruction from that of the
  * instruction after the prefix, which capstone decodes alike: one byte
  * longer, and out of the vocabulary (odd) unless the prefix is fs or gs,
- * the only ones shellcode uses.  MI_UNDET when capstone must be asked:
+ * the only ones shellcode uses; a GetPC candidate only as a call or an
+ * fnstenv (the d9 /6 test reads the first byte).  MI_UNDET when capstone
+ * must be asked:
  * another prefix follows (in x86-64 a REX too), ud0 (valid alone, not behind
  * a prefix), aam, aad and the VIA padlock group (capstone drops the prefix
  * there), the VEX, EVEX and XOP forms (valid behind a prefix when not
@@ -555,6 +563,8 @@ mcp_derive(int mode, const unsigned char *p, uint32_t in)
 	if (MI_LEN(in) >= 15)
 		return MI_MK(1, MCP_K_INVALID, 0);
 	in = (in & ~0xfu) | (MI_LEN(in) + 1);
+	if (MI_KIND(in) != MCP_K_CALL && !(in & MI_FNSTENV))
+		in &= ~MI_GPC;
 	if (p[0] != 0x64 && p[0] != 0x65)
 		in &= ~(MI_COMMON | MI_SLED | MI_POP);
 	return in;

@@ -69,6 +69,7 @@ enum mcp_kind {
 #define MI_MKWREG(r)	((uint32_t)(r) << 21)
 #define MI_STEP		(1u << 25)	/* moves a register by a small step */
 #define MI_WMEM		(1u << 26)	/* writes memory, not through esp/ebp */
+#define MI_GPC		(1u << 27)	/* call, fnstenv or d9 /6: GetPC test */
 #define MI_UNDET	(1u << 30)	/* cache: depends on more than 2 bytes */
 #define MI_FILLED	(1u << 31)	/* cache: entry computed */
 
@@ -89,7 +90,9 @@ struct mcp_slot {
 	uint16_t	 prv[MCP_WIN];		/* offset of the same byte before */
 	uint16_t	 gc[MCP_WIN];		/* GetPC test offsets, descending */
 	uint16_t	 lc[MCP_WIN];		/* backward branches to test */
-	unsigned	 ngc, nlc;		/* how many of each */
+	uint16_t	 rs[2 * (MCP_WIN / MCP_SLED_FLOOR + 1)]; /* runs of
+						 * sled instructions [a, b) */
+	unsigned	 ngc, nlc, nrs;		/* how many of each */
 	int		 ascii;			/* window all printable ASCII */
 	unsigned char	 dec[MCP_WIN];		/* a decoded base64 window */
 	struct mcp_slot	*next;			/* free list */

@@ -136,12 +136,12 @@ mcp_next(const unsigned char *p, size_t n, size_t i, uint32_t e)
  */
 static void
 mcp_chains(struct mcp_slot *s, const unsigned char *p, size_t n,
-    struct mcp_feat *f, int want_pc, int want_cc)
+    struct mcp_feat *f, int want_pc, int want_cc, size_t floor)
 {
-	size_t		 i;
+	size_t		 i, run = 0;
 	uint32_t	 e;
 	long		 q, t;
-	unsigned	 k, bin, cc, np, len, ng = 0, nl = 0;
+	unsigned	 k, bin, cc, np, len, ng = 0, nl = 0, nr = 0;
 
 	for (i = n; i-- > 0;) {
 		e = s->inf[i];
@@ -161,15 +161,21 @@ mcp_chains(struct mcp_slot *s, const unsigned char *p, size_t n,
 			q = -1;
 		/* Sleds: where execution from i stops being sled. */
 		if (!(e & MI_SLED) || (k == MCP_K_JMP && t <= (long)i) ||
-		    (k == MCP_K_JCC && t <= (long)i))
+		    (k == MCP_K_JCC && t <= (long)i)) {
 			s->ex[i] = (uint16_t)i;
-		else if (q < 0)
-			s->ex[i] = (uint16_t)n;
-		else
-			s->ex[i] = s->ex[q];
+			/* A sled lies within a run of offsets that are sled
+			 * instructions: keep the runs long enough to matter. */
+			if (run >= floor) {
+				s->rs[nr++] = (uint16_t)(i + 1);
+				s->rs[nr++] = (uint16_t)(i + 1 + run);
+			}
+			run = 0;
+		} else {
+			s->ex[i] = q < 0 ? (uint16_t)n : s->ex[q];
+			run++;
+		}
 		/* What the GetPC and loop tests start from. */
-		if (k == MCP_K_CALL || (e & MI_FNSTENV) || (MI_BASE(e) &&
-		    p[i] == 0xd9 && i + 1 < n && (p[i + 1] & 0x38) == 0x30))
+		if (e & MI_GPC)
 			s->gc[ng++] = (uint16_t)i;
 		else if ((k == MCP_K_JCC || k == MCP_K_JMP) &&
 		    (e & MI_COMMON) && t >= 0 && t < (long)i &&
@@ -212,52 +218,53 @@ mcp_chains(struct mcp_slot *s, const unsigned char *p, size_t n,
 		if (s->sys[i] && np >= 2 && (int)cc > f->syschain)
 			f->syschain = (int)cc;
 	}
+	if (run >= floor) {
+		s->rs[nr++] = 0;
+		s->rs[nr++] = (uint16_t)run;
+	}
 	s->ngc = ng;
 	s->nlc = nl;
+	s->nrs = nr;
 }
 
 /*
  * STRIDE: a sled is a stretch [a, b) from every offset of which execution
  * runs through b.  Two pointers and a sliding minimum of the exits: linear.
- * Sleds shorter than floor bytes, which no sensitivity flags, are not
- * measured.
+ * A sled lies within a run of sled instructions; only the runs that
+ * mcp_chains() kept, long enough for some sensitivity to flag, are walked.
  */
 static void
-mcp_sleds(struct mcp_slot *s, size_t n, struct mcp_feat *f, size_t floor)
+mcp_sleds(struct mcp_slot *s, struct mcp_feat *f)
 {
-	size_t		 a, b = 0, r, head = 0, tail = 0;
-	unsigned	 len, bin;
+	size_t		 a, b, end, head, tail;
+	unsigned	 len, bin, r;
 
-	for (a = 0; a < n; a++) {
-		if (b <= a) {
-			/* A sled lies within a run of offsets that are sled
-			 * instructions: skip runs too short to matter. */
-			for (r = a; r < n && s->ex[r] > r; r++)
-				;
-			if (r - a < floor) {
-				a = r;
-				continue;
+	for (r = 0; r < s->nrs; r += 2) {
+		end = s->rs[r + 1];
+		head = tail = 0;
+		for (a = b = s->rs[r]; a < end; a++) {
+			if (b < a)
+				b = a;
+			while (b < end &&
+			    (head == tail || s->ex[s->dq[head]] >= b + 1) &&
+			    s->ex[b] >= b + 1) {
+				while (tail > head &&
+				    s->ex[s->dq[tail - 1]] >= s->ex[b])
+					tail--;
+				s->dq[tail++] = (uint16_t)b;
+				b++;
 			}
-			b = a;
+			len = (unsigned)(b - a);
+			bin = s->npre[b] - s->npre[a];
+			if (bin * 2 >= len && (int)len > f->sled)
+				f->sled = (int)len;
+			if (bin == 0 && (int)len > f->psled)
+				f->psled = (int)len;
+			if (head < tail && s->dq[head] == a)
+				head++;
+			if (head == tail)
+				tail = head = 0;
 		}
-		while (b < n && s->ex[b] > b &&
-		    (head == tail || s->ex[s->dq[head]] >= b + 1) &&
-		    s->ex[b] >= b + 1) {
-			while (tail > head && s->ex[s->dq[tail - 1]] >= s->ex[b])
-				tail--;
-			s->dq[tail++] = (uint16_t)b;
-			b++;
-		}
-		len = (unsigned)(b - a);
-		bin = s->npre[b] - s->npre[a];
-		if (bin * 2 >= len && (int)len > f->sled)
-			f->sled = (int)len;
-		if (bin == 0 && (int)len > f->psled)
-			f->psled = (int)len;
-		if (head < tail && s->dq[head] == a)
-			head++;
-		if (head == tail)
-			tail = head = 0;
 	}
 }
 
@@ -527,8 +534,11 @@ mcp_window(struct mcp_slot *s, int mode, const unsigned char *p, size_t n,
 	alnum = s->npre[n] * 4 < n;
 	mcp_nwork += n;
 	mcp_decode_all(s, mode, p, n);
-	mcp_chains(s, p, n, f, alnum, s->npre[n] != 0);
-	mcp_sleds(s, n, f, s->npre[n] != 0 ? MCP_SLED_FLOOR : MCP_PSLED_FLOOR);
+	/* All text holds no sled with binary bytes: only printable sleds,
+	 * longer, count. */
+	mcp_chains(s, p, n, f, alnum, s->npre[n] != 0,
+	    s->npre[n] != 0 ? MCP_SLED_FLOOR : MCP_PSLED_FLOOR);
+	mcp_sleds(s, f);
 	/* Printable ASCII (base64 text) holds no call, no fnstenv and no
 	 * backward branch: GetPC and decoder loops need binary bytes. */
 	if (s->npre[n] != 0 || !s->ascii) {
