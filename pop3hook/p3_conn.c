@@ -27,7 +27,7 @@
 
 #define P3_BACKLOG	1024		/* listen() backlog */
 #define P3_ACCEPT_PAUSE	0.1		/* seconds without accept() after EMFILE */
-#define P3_ACCEPT_BURST	4		/* accept() calls per readiness */
+#define P3_ACCEPT_BURST	64		/* accept() calls per readiness */
 
 static const char p3_msg_busy[] = "-ERR [SYS/TEMP] Too many connections\r\n";
 
