@@ -5,6 +5,7 @@
  * thresholds per sensitivity and the base64 view of an argument.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +21,16 @@
  * Decode cache: the summary of the instruction starting with two given bytes
  * when capstone's answer does not depend on the bytes after them (most
  * one-byte, immediate and register-form instructions), else MI_UNDET.
- * Filled whole by mcp_init(), before any scan, so that no argument pays for
- * it and a scan's calls into capstone are bounded by the MI_UNDET offsets.
+ * Filled a row (one first byte, both modes apart) at a time, the first time
+ * a scan meets that byte, under mcp_fill_mtx; mcp_row says which rows are
+ * done.  A process pays only for the bytes it sees, once: at most the 512
+ * rows, what filling it whole at start-up cost.  Beyond that, a scan's
+ * calls into capstone are bounded by the MI_UNDET offsets.
  */
 static uint32_t		 mcp_cache[MCP_NMODES][65536];
+static atomic_uchar	 mcp_row[MCP_NMODES][256];
+static unsigned		 mcp_sibrows[MCP_NMODES];	/* SIB rows used */
+static pthread_mutex_t	 mcp_fill_mtx = PTHREAD_MUTEX_INITIALIZER;
 
 /*
  * Second level for the MI_UNDET entries whose second byte is a ModRM that
@@ -72,7 +79,6 @@ static const struct mcp_limits mcp_limits[] = {
 #define MCP_CHAIN_PER_DOUBLING	3
 #define MCP_SYS_PER_DOUBLING	1
 
-static void	mcp_cache_mode(struct mcp_slot *, int);
 
 /* Open one slot's capstone handles. */
 static struct mcp_slot *
@@ -107,9 +113,6 @@ mcp_setup(void)
 		s->next = mcp_free;
 		mcp_free = s;
 	}
-	for (i = 0; i < MCP_NMODES; i++)
-		mcp_cache_mode(mcp_free, i);
-	mcp_ndecode = 0;
 	mcp_ready = 1;
 }
 
@@ -481,28 +484,43 @@ mcp_cache_key(struct mcp_slot *s, int mode, unsigned b0, unsigned b1,
 }
 
 /*
- * Fill the cache of one mode.  A one-byte instruction is the same whatever
- * follows it: its 256 entries take one probe.
+ * Fill the cache row of one first byte in one mode, once.  A one-byte
+ * instruction is the same whatever follows it: its 256 entries take one
+ * probe.  Filling is no scan's work: capstone's calls for it are not
+ * counted in mcp_decodes().
  */
 static void
-mcp_cache_mode(struct mcp_slot *s, int mode)
+mcp_cache_row(struct mcp_slot *s, int mode, unsigned b0)
 {
-	unsigned char	 pre[2] = { 0, 0 };
-	unsigned	 b0, b1, rows = 0;
+	unsigned char	 pre[2] = { (unsigned char)b0, 0 };
+	unsigned long	 nd = mcp_ndecode;
+	unsigned	 b1;
 	uint32_t	 e;
 
-	for (b0 = 0; b0 < 256; b0++) {
-		pre[0] = (unsigned char)b0;
-		e = mcp_cache_fill(s, mode, pre, 1);
-		if (MI_KIND(e) != MCP_K_INVALID && MI_LEN(e) == 1 &&
-		    !(e & MI_UNDET)) {
-			for (b1 = 0; b1 < 256; b1++)
-				mcp_cache[mode][b0 << 8 | b1] = e;
-			continue;
-		}
-		for (b1 = 0; b1 < 256; b1++)
-			mcp_cache_key(s, mode, b0, b1, &rows);
+	pthread_mutex_lock(&mcp_fill_mtx);
+	if (atomic_load_explicit(&mcp_row[mode][b0], memory_order_relaxed)) {
+		pthread_mutex_unlock(&mcp_fill_mtx);
+		return;
 	}
+	e = mcp_cache_fill(s, mode, pre, 1);
+	if (MI_KIND(e) != MCP_K_INVALID && MI_LEN(e) == 1 &&
+	    !(e & MI_UNDET))
+		for (b1 = 0; b1 < 256; b1++)
+			mcp_cache[mode][b0 << 8 | b1] = e;
+	else
+		for (b1 = 0; b1 < 256; b1++)
+			mcp_cache_key(s, mode, b0, b1, &mcp_sibrows[mode]);
+	atomic_store_explicit(&mcp_row[mode][b0], 1, memory_order_release);
+	pthread_mutex_unlock(&mcp_fill_mtx);
+	mcp_ndecode = nd;
+}
+
+/* Make sure the cache row of first byte b0 is filled. */
+static inline void
+mcp_need_row(struct mcp_slot *s, int mode, unsigned b0)
+{
+	if (!atomic_load_explicit(&mcp_row[mode][b0], memory_order_acquire))
+		mcp_cache_row(s, mode, b0);
 }
 
 /* Summary of the instruction at p, from the cache when it can answer. */
@@ -514,6 +532,7 @@ mcp_decode(struct mcp_slot *s, int mode, const unsigned char *p,
 
 	if (avail < 2)
 		return mcp_decode_live(s, mode, p, avail);
+	mcp_need_row(s, mode, p[0]);
 	e = mcp_cache[mode][(unsigned)p[0] << 8 | p[1]];
 	if ((e & MI_SIB) && avail >= 3)
 		e = mcp_sib[mode][e & 0xffffu][MCP_SIBCOL(p[2])];
@@ -586,6 +605,7 @@ mcp_decode_all(struct mcp_slot *s, int mode, const unsigned char *p,
 	for (i = n; i-- > 0 && i + 15 >= n;)
 		s->inf[i] = mcp_decode(s, mode, p + i, n - i);
 	for (i++; i-- > 0;) {
+		mcp_need_row(s, mode, p[i]);
 		e = c[(unsigned)p[i] << 8 | p[i + 1]];
 		if (e & MI_SIB)
 			e = mcp_sib[mode][e & 0xffffu][MCP_SIBCOL(p[i + 2])];
