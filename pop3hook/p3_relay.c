@@ -25,6 +25,8 @@
 #include "p3_state.h"
 
 #define P3_FLUSH_TIMEOUT 5.0		/* seconds to deliver a last -ERR */
+#define P3_LOWAT	(P3_SIN_BULK / 2) /* backend wake-up size in bodies */
+#define P3_LOWAT_WAIT	0.02		/* seconds before a raised one is dropped */
 
 static const char p3_msg_unavail[] = "-ERR [SYS/TEMP] Service unavailable\r\n";
 static const char p3_msg_idle[] = "-ERR Disconnected for inactivity\r\n";
@@ -72,6 +74,8 @@ struct p3_session {
 	bool		 finishing;	/* last bytes to the client, then close */
 	bool		 dead;		/* close at the end of this callback */
 	bool		 b_failed;	/* backend unusable before login */
+	bool		 lowat;		/* backend SO_RCVLOWAT raised */
+	bool		 lowat_stalled;	/* it stalled once: not again */
 };
 
 static void	p3_client_cb(struct ev_loop *, ev_io *, int);
@@ -177,6 +181,8 @@ p3_timer_rearm(struct p3_session *s)
 	ev_tstamp	 after;
 
 	after = s->last + p3_timeout(s) - ev_now(s->wk->loop);
+	if (s->lowat && after > P3_LOWAT_WAIT)
+		after = P3_LOWAT_WAIT;
 	s->timer.repeat = after > 0.001 ? after : 0.001;
 	ev_timer_again(s->wk->loop, &s->timer);
 	s->timed_phase = s->st.phase;
@@ -573,6 +579,33 @@ p3_watch(struct p3_session *s)
 		p3_io_want(s->wk->loop, &s->bio, bev);
 }
 
+/*
+ * While a long RETR body flows, wake up for the backend only when
+ * P3_LOWAT octets wait: Dovecot and pop3hook often share a CPU, and a
+ * wake-up per write of the server costs more than the relaying.  Raised
+ * only while the size the server announced says that many octets are
+ * still to come; a server that announced more than it sends is caught by
+ * the timer after P3_LOWAT_WAIT.
+ */
+static void
+p3_lowat(struct p3_session *s)
+{
+	bool	 want;
+	int	 v;
+
+	want = !s->finishing && !s->lowat_stalled && s->bfd >= 0 &&
+	    !s->b_eof && s->st.srv_mode == P3_SRV_BODY &&
+	    s->st.body_left >= P3_LOWAT;
+	if (want == s->lowat)
+		return;
+	v = want ? P3_LOWAT : 1;
+	if (s->bfd >= 0 && setsockopt(s->bfd, SOL_SOCKET, SO_RCVLOWAT, &v,
+	    sizeof(v)) == -1 && want)
+		return;
+	s->lowat = want;
+	p3_timer_rearm(s);
+}
+
 /* After any event: judge, send, close or wait. */
 static void
 p3_update(struct p3_session *s)
@@ -590,6 +623,7 @@ p3_update(struct p3_session *s)
 		return;
 	}
 	p3_tidy(s);
+	p3_lowat(s);
 	if (s->timed_phase != s->st.phase && !s->finishing)
 		p3_timer_rearm(s);
 	p3_watch(s);
@@ -631,6 +665,11 @@ p3_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct p3_session *s = w->data;
 
+	if (s->lowat && ev_now(loop) - s->last >= P3_LOWAT_WAIT) {
+		s->lowat_stalled = true;
+		p3_update(s);
+		return;
+	}
 	if (s->last + p3_timeout(s) > ev_now(loop) + 0.0005) {
 		p3_timer_rearm(s);
 		return;

@@ -489,10 +489,29 @@ p3_greeting(struct p3_state *st, char *buf, size_t *len, size_t *done,
 	return P3_V_OK;
 }
 
+/*
+ * The size in "+OK <n> octets" (RFC 1939 section 7, RETR), 0 if none: a
+ * hint for the relay, never trusted for framing.
+ */
+static uint64_t
+p3_octets(const char *line, size_t len)
+{
+	uint64_t	 n = 0;
+	size_t		 i;
+
+	for (i = 4; i < len && line[i] >= '0' && line[i] <= '9'; i++) {
+		if (n > UINT64_MAX / 16)
+			return 0;
+		n = n * 10 + (uint64_t)(line[i] - '0');
+	}
+	return i < len && line[i] != ' ' ? 0 : n;
+}
+
 /* What a status line does to the session once it is let through. */
 static void
 p3_answered(struct p3_state *st, const struct p3_expect *e, enum p3_status k)
 {
+	st->body_left = 0;
 	if (k == P3_ST_OK && e->multi) {
 		st->srv_mode = e->cmd == P3_CMD_CAPA ? P3_SRV_CAPA :
 		    P3_SRV_BODY;
@@ -562,6 +581,8 @@ p3_status_line(struct p3_state *st, char *buf, size_t *len, size_t *done,
 	e = p3_pop(st);
 	*done += ll;
 	p3_answered(st, &e, k);
+	if (e.cmd == P3_CMD_RETR && k == P3_ST_OK)
+		st->body_left = p3_octets(line, body);
 	return P3_V_OK;
 }
 
@@ -605,6 +626,7 @@ p3_server_input(struct p3_state *st, char *buf, size_t *len, size_t *done)
 			n = p3_body_scan(&st->body, buf + *done, *len - *done,
 			    &fin);
 			*done += n;
+			st->body_left -= n < st->body_left ? n : st->body_left;
 			if (fin)
 				st->srv_mode = P3_SRV_STATUS;
 			continue;

@@ -93,6 +93,7 @@ struct p3_state {
 	enum p3_srv_mode srv_mode;	/* how server bytes are read */
 	struct p3_lexer	 clex;		/* client line scan position */
 	struct p3_body	 body;		/* multi-line body scan */
+	uint64_t	 body_left;	/* body octets a RETR announced, not seen */
 	bool		 client_skip;	/* passing the rest of an overlong line */
 	bool		 utf8;		/* UTF8 accepted (RFC 6856) */
 	bool		 stls_pending;	/* STLS sent, answer due */

@@ -341,6 +341,58 @@ def reload_listen_changed():
 
 
 @scenario
+def retr_size_overstated():
+    """A server that announces more octets than it sends: the body still
+    arrives whole and at once (the wake-up threshold is dropped)."""
+    bport, port = 21293, next_port()
+    line = b"line of the message body\r\n"
+    # Less than the wake-up threshold after the first read, then more.
+    bodies = [line * 1500, line * 40000, line * 1500]
+    announced = 64 * 1024 * 1024
+
+    def handler(s, n):
+        s.sendall(b"+OK fake\r\n")
+        buf = b""
+        while True:
+            d = s.recv(4096)
+            if not d:
+                return
+            buf += d
+            while b"\n" in buf:
+                ln, buf = buf.split(b"\n", 1)
+                if ln.startswith(b"RETR"):
+                    s.sendall(b"+OK %d octets\r\n" % announced +
+                              bodies[int(ln.split()[1]) - 1] + b".\r\n")
+                else:
+                    s.sendall(b"+OK\r\n")
+
+    fk = Fake(bport, handler)
+    h = Hook(port, "127.0.0.1:%d" % bport)
+    try:
+        c = client(port)
+        eq(c.line(), "+OK fake", "greeting")
+        eq(c.cmd("USER a"), "+OK", "USER")
+        eq(c.cmd("PASS b"), "+OK", "PASS")
+        for i, body in enumerate(bodies):
+            t0 = time.time()
+            eq(c.cmd("RETR %d" % (i + 1)), "+OK %d octets" % announced,
+               "RETR")
+            got = b""
+            while not got.endswith(b"\r\n.\r\n"):
+                d = c.buf or c.s.recv(65536)
+                c.buf = b""
+                check(d, "body goes on")
+                got += d
+            eq(got, body + b".\r\n", "body byte for byte, round %d" % i)
+            check(time.time() - t0 < 2, "no stall at the end of the body")
+        eq(c.cmd("NOOP"), "+OK", "next command answered")
+        c.close()
+    finally:
+        h.stop()
+        fk.close()
+
+
+@scenario
 def graceful_sigterm():
     port = next_port()
     h = Hook(port, "127.0.0.1:%d" % DC_PORT, "", "shutdown_timeout = 10")
