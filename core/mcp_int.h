@@ -79,6 +79,7 @@ struct mcp_slot {
 	cs_insn		*insn[MCP_NMODES];	/* preallocated instruction */
 	uint32_t	 inf[MCP_WIN];		/* summary per offset */
 	uint16_t	 ex[MCP_WIN];		/* sled exit offset per offset */
+	uint16_t	 nx[MCP_WIN];		/* next on the path, or MCP_NONE */
 	uint16_t	 cc[MCP_WIN];		/* common chain length */
 	uint16_t	 np[MCP_WIN];		/* binary instructions in it */
 	uint8_t		 sys[MCP_WIN];		/* chain ends in a system call */

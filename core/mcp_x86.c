@@ -108,26 +108,6 @@ mcp_target(const unsigned char *p, size_t i, uint32_t e)
 	return (long)(i + MI_LEN(e)) + rel;
 }
 
-/* Where execution goes after the instruction at i on the path followed
- * (forward branches taken, conditional ones falling through); -1: ends. */
-static long
-mcp_next(const unsigned char *p, size_t n, size_t i, uint32_t e)
-{
-	long	 t;
-
-	switch (MI_KIND(e)) {
-	case MCP_K_NORMAL:
-	case MCP_K_JCC:
-		return (long)(i + MI_LEN(e));
-	case MCP_K_JMP:
-	case MCP_K_CALL:
-		t = mcp_target(p, i, e);
-		return t > (long)i ? t : -1;
-	}
-	(void)n;
-	return -1;
-}
-
 /*
  * One backward pass over the window: sled exits, printable chains (when
  * the printable-decoder test will run), common chains (APE) unless the
@@ -159,6 +139,7 @@ mcp_chains(struct mcp_slot *s, const unsigned char *p, size_t n,
 		}
 		if (q >= (long)n)
 			q = -1;
+		s->nx[i] = q < 0 ? MCP_NONE : (uint16_t)q;
 		/* Sleds: where execution from i stops being sled. */
 		if (!(e & MI_SLED) || (k == MCP_K_JMP && t <= (long)i) ||
 		    (k == MCP_K_JCC && t <= (long)i)) {
@@ -486,7 +467,6 @@ mcp_alnum(struct mcp_slot *s, const unsigned char *p, size_t n,
 	size_t		 i, q;
 	uint32_t	 e;
 	int		 cnt;
-	long		 nx;
 
 	memset(s->seen, 0, n);
 	for (i = 0; i < n; i++) {
@@ -504,9 +484,9 @@ mcp_alnum(struct mcp_slot *s, const unsigned char *p, size_t n,
 					f->alnum = cnt + 1;
 				break;
 			}
-			if ((nx = mcp_next(p, n, q, e)) < 0)
+			if (s->nx[q] == MCP_NONE)
 				break;
-			q = (size_t)nx;
+			q = s->nx[q];
 		}
 		mcp_nwork += (unsigned long)cnt + 1;
 	}
