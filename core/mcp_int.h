@@ -87,6 +87,11 @@ struct mcp_slot {
 	uint16_t	 dq[MCP_WIN];		/* sled sliding-minimum deque */
 	uint16_t	 pc[MCP_WIN];		/* printable chain length */
 	uint8_t		 seen[MCP_WIN];		/* walked by the printable test */
+	uint8_t		 ak[MCP_WIN];		/* what a clean walk from here
+						 * came to (mcp_alnum) */
+	uint8_t		 av[MCP_WIN];		/* in how many instructions */
+	uint8_t		 asp[MCP_WIN];		/* its stack depth here */
+	uint8_t		 amin[MCP_WIN];		/* least depth a pop met */
 	uint8_t		 rep[MCP_WIN];		/* 4 bytes repeat ones just before */
 	uint16_t	 prv[MCP_WIN];		/* offset of the same byte before */
 	uint16_t	 gc[MCP_WIN];		/* GetPC test offsets, descending */

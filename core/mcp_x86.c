@@ -458,37 +458,114 @@ mcp_alnum_step(struct mcp_alw *w, const unsigned char *p, size_t q,
  * argument (push/pop of a pointer, push esp, a run of inc/dec adjusting it)
  * and then patch memory through it again and again.  Walk each printable
  * chain once and look for that.
+ *
+ * Walks from different offsets merge.  Where a walk arrives in a clean
+ * state (no pointer, no decoder stretch under way, no inc/dec run, nothing
+ * but zeros on its stack ring) it behaves from there as any other walk
+ * that arrived there clean, up to where its stack depth, which only shifts
+ * the ring, reaches bottom: what came of the walk that recorded the offset
+ * (a decoder so many instructions on, the chain's end, or nothing within
+ * so many) answers for the later one.  Exact, and it spares re-walking the
+ * merged paths.
  */
+/* What came of a walk from a clean arrival (mcp_slot's ak). */
+enum {
+	MCP_AL_NONE,			/* no record */
+	MCP_AL_TRIG,			/* a decoder av instructions on */
+	MCP_AL_END,			/* the chain ends with no decoder */
+	MCP_AL_CAP,			/* no decoder within av instructions */
+};
+#define MCP_AL_NOPOP	255		/* no pop ahead */
+
+/* Whether the walk state is clean: see mcp_alnum(). */
+static int
+mcp_alw_clean(const struct mcp_alw *w)
+{
+	return w->ptr == 0 && w->start < 0 && w->runn == 0 &&
+	    (w->stack[0] | w->stack[1] | w->stack[2] | w->stack[3] |
+	    w->stack[4] | w->stack[5] | w->stack[6] | w->stack[7]) == 0;
+}
+
 static void
 mcp_alnum(struct mcp_slot *s, const unsigned char *p, size_t n,
     struct mcp_feat *f)
 {
 	struct mcp_alw	 w;
+	uint16_t	 wq[MCP_WALK_MAX];	/* offset of each step */
+	uint8_t		 wsp[MCP_WALK_MAX];	/* stack depth on arrival */
+	uint8_t		 wpop[MCP_WALK_MAX];	/* depth a pop meets, or none */
+	uint8_t		 wcl[MCP_WALK_MAX];	/* arrived clean */
 	size_t		 i, q;
 	uint32_t	 e;
-	int		 cnt;
+	int		 cnt, end, at, tail, k, sa, ma, sb, clean;
+	unsigned	 c;
 
 	memset(s->seen, 0, n);
+	memset(s->ak, MCP_AL_NONE, n);
 	for (i = 0; i < n; i++) {
 		if (s->seen[i] || s->pc[i] < 16)
 			continue;
 		memset(&w, 0, sizeof(w));
 		w.start = -1;
-		for (q = i, cnt = 0; q < n && cnt < MCP_WALK_MAX; cnt++) {
+		end = MCP_AL_CAP;
+		at = 0;
+		tail = MCP_AL_NOPOP;
+		for (q = i, cnt = 0; cnt < MCP_WALK_MAX;) {
 			e = s->inf[q];
-			if (s->pc[q] == 0)
-				break;
-			s->seen[q] = 1;
-			if (mcp_alnum_step(&w, p, q, e, cnt, s->rep[q])) {
-				if (cnt + 1 > f->alnum)
-					f->alnum = cnt + 1;
+			if (s->pc[q] == 0) {
+				end = MCP_AL_END;
 				break;
 			}
-			if (s->nx[q] == MCP_NONE)
+			clean = mcp_alw_clean(&w);
+			if (clean && (k = s->ak[q]) != MCP_AL_NONE) {
+				sa = s->asp[q];
+				ma = s->amin[q];
+				sb = (int)w.sp;
+				if ((sa == sb || ma == MCP_AL_NOPOP ||
+				    (ma > 0 && sb + ma - sa > 0)) &&
+				    (k != MCP_AL_CAP ||
+				    cnt + s->av[q] >= MCP_WALK_MAX)) {
+					end = k;
+					at = cnt + s->av[q];
+					tail = ma == MCP_AL_NOPOP ? ma :
+					    sb + ma - sa;
+					break;
+				}
+			}
+			wq[cnt] = (uint16_t)q;
+			wsp[cnt] = (uint8_t)w.sp;
+			wcl[cnt] = (uint8_t)clean;
+			c = p[q];
+			wpop[cnt] = c >= 0x58 && c <= 0x5f && MI_LEN(e) == 1 &&
+			    !(e & MI_PUSH) ? (uint8_t)w.sp : MCP_AL_NOPOP;
+			s->seen[q] = 1;
+			if (mcp_alnum_step(&w, p, q, e, cnt, s->rep[q])) {
+				end = MCP_AL_TRIG;
+				at = cnt++;
 				break;
+			}
+			cnt++;
+			if (s->nx[q] == MCP_NONE) {
+				end = MCP_AL_END;
+				break;
+			}
 			q = s->nx[q];
 		}
+		if (end == MCP_AL_TRIG && at < MCP_WALK_MAX && at + 1 > f->alnum)
+			f->alnum = at + 1;
 		mcp_nwork += (unsigned long)cnt + 1;
+		/* Record what came of it at each clean arrival. */
+		while (cnt-- > 0) {
+			if (wpop[cnt] < tail)
+				tail = wpop[cnt];
+			if (!wcl[cnt] || s->ak[wq[cnt]] != MCP_AL_NONE)
+				continue;
+			s->ak[wq[cnt]] = (uint8_t)end;
+			s->av[wq[cnt]] = (uint8_t)(end == MCP_AL_TRIG ?
+			    at - cnt : end == MCP_AL_CAP ? MCP_WALK_MAX - cnt : 0);
+			s->asp[wq[cnt]] = wsp[cnt];
+			s->amin[wq[cnt]] = (uint8_t)tail;
+		}
 	}
 }
 
