@@ -114,9 +114,9 @@ mcp_target(const unsigned char *p, size_t i, uint32_t e)
  * window is all text, and the offsets the GetPC and loop tests look at,
  * collected so that those tests need not walk the window again.
  */
-static void
+static inline __attribute__((always_inline)) void
 mcp_chains(struct mcp_slot *s, const unsigned char *p, size_t n,
-    struct mcp_feat *f, int want_pc, int want_cc, size_t floor)
+    struct mcp_feat *f, int want_pc, int want_cc, int want_cand, size_t floor)
 {
 	size_t		 i, run = 0;
 	uint32_t	 e;
@@ -156,7 +156,9 @@ mcp_chains(struct mcp_slot *s, const unsigned char *p, size_t n,
 			run++;
 		}
 		/* What the GetPC and loop tests start from. */
-		if (e & MI_GPC)
+		if (!want_cand)
+			;
+		else if (e & MI_GPC)
 			s->gc[ng++] = (uint16_t)i;
 		else if ((k == MCP_K_JCC || k == MCP_K_JMP) &&
 		    (e & MI_COMMON) && t >= 0 && t < (long)i &&
@@ -591,13 +593,21 @@ mcp_window(struct mcp_slot *s, int mode, const unsigned char *p, size_t n,
 	alnum = s->npre[n] * 4 < n;
 	mcp_nwork += n;
 	mcp_decode_all(s, mode, p, n);
-	/* All text holds no sled with binary bytes: only printable sleds,
-	 * longer, count. */
-	mcp_chains(s, p, n, f, alnum, s->npre[n] != 0,
-	    s->npre[n] != 0 ? MCP_SLED_FLOOR : MCP_PSLED_FLOOR);
+	/*
+	 * All text holds no sled with binary bytes (only printable sleds,
+	 * longer, count) and no chain of them.  Printable ASCII (base64 text)
+	 * holds no call, no fnstenv and no backward branch: GetPC and decoder
+	 * loops need binary bytes.  One pass of each shape, for speed.
+	 */
+	if (s->npre[n] != 0 && alnum)
+		mcp_chains(s, p, n, f, 1, 1, 1, MCP_SLED_FLOOR);
+	else if (s->npre[n] != 0)
+		mcp_chains(s, p, n, f, 0, 1, 1, MCP_SLED_FLOOR);
+	else if (!s->ascii)
+		mcp_chains(s, p, n, f, 1, 0, 1, MCP_PSLED_FLOOR);
+	else
+		mcp_chains(s, p, n, f, 1, 0, 0, MCP_PSLED_FLOOR);
 	mcp_sleds(s, f);
-	/* Printable ASCII (base64 text) holds no call, no fnstenv and no
-	 * backward branch: GetPC and decoder loops need binary bytes. */
 	if (s->npre[n] != 0 || !s->ascii) {
 		mcp_getpc(s, p, n, f);
 		mcp_loops(s, p, n, f);
