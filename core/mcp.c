@@ -29,6 +29,7 @@
  */
 static uint32_t		 mcp_cache[MCP_NMODES][65536];
 static atomic_uchar	 mcp_row[MCP_NMODES][256];
+static atomic_uint	 mcp_rows[MCP_NMODES];		/* rows filled */
 static unsigned		 mcp_sibrows[MCP_NMODES];	/* SIB rows used */
 static pthread_mutex_t	 mcp_fill_mtx = PTHREAD_MUTEX_INITIALIZER;
 
@@ -511,6 +512,7 @@ mcp_cache_row(struct mcp_slot *s, int mode, unsigned b0)
 		for (b1 = 0; b1 < 256; b1++)
 			mcp_cache_key(s, mode, b0, b1, &mcp_sibrows[mode]);
 	atomic_store_explicit(&mcp_row[mode][b0], 1, memory_order_release);
+	atomic_fetch_add_explicit(&mcp_rows[mode], 1, memory_order_release);
 	pthread_mutex_unlock(&mcp_fill_mtx);
 	mcp_ndecode = nd;
 }
@@ -589,10 +591,34 @@ mcp_derive(int mode, const unsigned char *p, uint32_t in)
 	return in;
 }
 
+/* The summary at p from the cache, deriving or asking capstone if need be;
+ * s->inf after p is filled. */
+static inline __attribute__((always_inline)) uint32_t
+mcp_decode_at(struct mcp_slot *s, int mode, const unsigned char *p,
+    size_t avail, const uint32_t *c, uint32_t next)
+{
+	uint32_t	 e;
+
+	e = c[(unsigned)p[0] << 8 | p[1]];
+	if (e & MI_SIB)
+		e = mcp_sib[mode][e & 0xffffu][MCP_SIBCOL(p[2])];
+	if (e & MI_UNDET) {
+		switch (p[0]) {
+		case 0x26: case 0x2e: case 0x36: case 0x3e:
+		case 0x64: case 0x65:
+			e = mcp_derive(mode, p, next);
+			break;
+		}
+	}
+	return e & MI_UNDET ? mcp_decode_live(s, mode, p, avail) :
+	    e & ~MI_FILLED;
+}
+
 /*
  * Summaries of the instructions at every offset of n bytes into s->inf,
  * last offset first so that a prefixed instruction finds the summary of
- * what follows its prefix.
+ * what follows its prefix.  Once every cache row of the mode is filled,
+ * which a long-running process soon sees, the rows are not checked.
  */
 void
 mcp_decode_all(struct mcp_slot *s, int mode, const unsigned char *p,
@@ -600,26 +626,21 @@ mcp_decode_all(struct mcp_slot *s, int mode, const unsigned char *p,
 {
 	const uint32_t	*c = mcp_cache[mode];
 	size_t		 i;
-	uint32_t	 e;
 
 	for (i = n; i-- > 0 && i + 15 >= n;)
 		s->inf[i] = mcp_decode(s, mode, p + i, n - i);
-	for (i++; i-- > 0;) {
-		mcp_need_row(s, mode, p[i]);
-		e = c[(unsigned)p[i] << 8 | p[i + 1]];
-		if (e & MI_SIB)
-			e = mcp_sib[mode][e & 0xffffu][MCP_SIBCOL(p[i + 2])];
-		if (e & MI_UNDET) {
-			switch (p[i]) {
-			case 0x26: case 0x2e: case 0x36: case 0x3e:
-			case 0x64: case 0x65:
-				e = mcp_derive(mode, p + i, s->inf[i + 1]);
-				break;
-			}
+	i++;
+	if (atomic_load_explicit(&mcp_rows[mode], memory_order_acquire) ==
+	    256)
+		while (i-- > 0)
+			s->inf[i] = mcp_decode_at(s, mode, p + i, n - i, c,
+			    s->inf[i + 1]);
+	else
+		while (i-- > 0) {
+			mcp_need_row(s, mode, p[i]);
+			s->inf[i] = mcp_decode_at(s, mode, p + i, n - i, c,
+			    s->inf[i + 1]);
 		}
-		s->inf[i] = e & MI_UNDET ? mcp_decode_live(s, mode, p + i,
-		    n - i) : e & ~MI_FILLED;
-	}
 }
 
 /* Calls into capstone made so far by this thread's scans. */
