@@ -125,6 +125,10 @@ mcp_init(void)
 	return mcp_ready ? 0 : -1;
 }
 
+static void	mcp_slot_put(struct mcp_slot *);
+static struct mcp_slot *mcp_slot_get(void);
+static inline void mcp_need_row(struct mcp_slot *, int, unsigned);
+
 /* Take a free slot, waiting for one if all are busy. */
 static struct mcp_slot *
 mcp_slot_get(void)
@@ -863,4 +867,23 @@ mcp_scan_arg(const void *buf, size_t len, enum mcp_sensitivity sens,
 		hit = mcp_scan_b64(s, buf, len, sens, reason);
 	mcp_slot_put(s);
 	return hit;
+}
+
+/*
+ * Fill the whole decode cache now.  A daemon calls this at start-up so that
+ * no client's first long argument pays the fill (about 150 ms of CPU).
+ */
+void
+mcp_warm(void)
+{
+	struct mcp_slot	*s;
+	unsigned	 b0;
+	int		 mode;
+
+	if ((s = mcp_slot_get()) == NULL)
+		return;
+	for (mode = 0; mode < MCP_NMODES; mode++)
+		for (b0 = 0; b0 < 256; b0++)
+			mcp_need_row(s, mode, b0);
+	mcp_slot_put(s);
 }

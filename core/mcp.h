@@ -17,6 +17,9 @@
 /* Once per process, before threads: 0 or -1 (capstone unusable). */
 int	mcp_init(void);
 
+/* Fill the decode cache up front (daemons, at start-up); optional. */
+void	mcp_warm(void);
+
 /*
  * Judge raw bytes.  Returns true when machine code is found, with a short
  * reason such as "x86 NOP sled 48 bytes" in reason (if not NULL).

@@ -210,6 +210,7 @@ main(int argc, char **argv)
 	log_init(MLT_PROG, true, pol->log.syslog_facility);
 	if (mcp_init() == -1)
 		fatalx("the Malicious Code Protector cannot start");
+	mcp_warm();
 	mlt_raise_nofile();
 	if (evt_init(&pol->log, MLT_PROG) == -1)
 		fatalx("event log cannot start");

@@ -188,6 +188,7 @@ main(int argc, char **argv)
 	p3_backend_set(&be);
 	if (mcp_init() == -1)
 		fatalx("the Malicious Code Protector cannot start");
+	mcp_warm();
 	signal(SIGPIPE, SIG_IGN);
 	p3_listen_all(pol, p3_ncpus());
 	p3_bound = pol_ref(pol);
