@@ -13,8 +13,6 @@
 #include "cidr.h"
 #include "mlt_policy.h"
 
-#define MLT_ARGS_MAX	64	/* MAIL/RCPT arguments looked at */
-
 /* Start a session for one client. */
 void
 mlt_session_init(struct mlt_session *s, const struct policy *pol,
@@ -92,18 +90,17 @@ mlt_fire(struct mlt_session *s, struct mlt_verdict *v, enum prot_id p,
 }
 
 /* Append "a b c" of argv after head into buf; the argument length (argv
- * joined by spaces, however long) is returned in arglen. */
+ * joined by spaces, however long and however many) is returned in arglen:
+ * a line of many short parameters is as long as one of a few long ones. */
 static size_t
 mlt_cmd_text(char *buf, size_t sz, const char *head, char *const *argv,
     size_t *arglen)
 {
-	size_t	 n = 0, len = 0, k;
-	int	 i;
+	size_t	 n = 0, len = 0, k, i;
 
 	for (k = 0; head[k] != '\0' && n + 1 < sz; k++)
 		buf[n++] = head[k];
-	for (i = 0; argv != NULL && argv[i] != NULL && i < MLT_ARGS_MAX;
-	    i++) {
+	for (i = 0; argv != NULL && argv[i] != NULL; i++) {
 		size_t	 al = strlen(argv[i]);
 
 		len += al + (i > 0);
@@ -118,18 +115,19 @@ mlt_cmd_text(char *buf, size_t sz, const char *head, char *const *argv,
 	return n;
 }
 
-/* Malicious Code Protector over each argument. */
+/* Malicious Code Protector over each argument, every one of them: code
+ * after the first few parameters is code all the same. */
 static bool
 mlt_scan_args(struct mlt_session *s, struct mlt_verdict *v,
     char *const *argv)
 {
 	enum mcp_sensitivity sens =
 	    s->pol->prot[PROT_SMTP_MALICIOUS_CODE].sensitivity;
-	int		 i;
+	size_t		 i;
 
 	if (s->act[PROT_SMTP_MALICIOUS_CODE] == ACT_OFF || s->scan == NULL)
 		return false;
-	for (i = 0; argv[i] != NULL && i < MLT_ARGS_MAX; i++)
+	for (i = 0; argv[i] != NULL; i++)
 		if (s->scan(argv[i], strlen(argv[i]), sens, v->reason))
 			return true;
 	return false;
@@ -397,7 +395,8 @@ mlt_stage_need(const struct policy *pol, enum mlt_stage st)
 	return best;
 }
 
-/* "smtp.unknown_command, smtp.external_mail": what fired this session. */
+/* "smtp.unknown_command, smtp.external_mail": what fired this session;
+ * names that do not fit in sz are left out whole. */
 size_t
 mlt_detect_header(const struct mlt_session *s, char *buf, size_t sz)
 {
@@ -410,8 +409,10 @@ mlt_detect_header(const struct mlt_session *s, char *buf, size_t sz)
 			continue;
 		w = snprintf(buf + n, sz - n, "%s%s", n > 0 ? ", " : "",
 		    reg_get(p)->fullname);
-		if (w < 0 || (size_t)w >= sz - n)
+		if (w < 0 || (size_t)w >= sz - n) {
+			buf[n] = '\0';	/* whole names only: drop the cut one */
 			break;
+		}
 		n += (size_t)w;
 	}
 	return n;

@@ -485,6 +485,54 @@ START_TEST(test_stage_need)
 }
 END_TEST
 
+/* MAIL/RCPT with many parameters: every one counts for the length and is
+ * scanned (found by fuzz_mlt: the 65th and later were ignored). */
+static const struct {
+	const char	*conf;		/* configuration */
+	bool		 rcpt;		/* RCPT TO, else MAIL FROM */
+	int		 nparams;	/* "A=B" parameters after the address */
+	bool		 sled;		/* the last one holds code */
+	enum mlt_reply	 reply;		/* wanted reply */
+	const char	*hits;		/* wanted hits */
+} many_cases[] = {
+	{ "", false, 100, true, C_421, "smtp.malicious_code/prevent" },
+	{ "", true, 100, true, C_421, "smtp.malicious_code/prevent" },
+	{ "", false, 100, false, C_CONT, "" },
+	/* "<a@example.org>" + 100 x " A=B": 415 octets */
+	{ "smtp { protection max_line_length { limit = 414 } }", false, 100,
+	  false, C_550, "smtp.max_line_length/prevent" },
+	{ "smtp { protection max_line_length { limit = 415 } }", false, 100,
+	  false, C_CONT, "" },
+	{ "smtp { protection max_line_length { limit = 414 } }", true, 100,
+	  false, C_550, "smtp.max_line_length/prevent" },
+};
+
+/* Many parameters. */
+START_TEST(test_many_params)
+{
+	struct mlt_session	 s;
+	struct mlt_verdict	 v;
+	struct mlt_mail_macros	 m = { NULL, NULL, NULL, NULL };
+	struct policy		*pol;
+	char			*argv[102];
+	int			 i, n = many_cases[_i].nparams;
+
+	pol = start(&s, many_cases[_i].conf, "127.0.0.1");
+	argv[0] = (char *)"<a@example.org>";
+	for (i = 1; i <= n; i++)
+		argv[i] = (char *)"A=B";
+	if (many_cases[_i].sled)
+		argv[n] = (char *)"A=" SLED;
+	argv[n + 1] = NULL;
+	if (many_cases[_i].rcpt)
+		mlt_judge_rcpt(&s, argv, &v);
+	else
+		mlt_judge_mail(&s, argv, &m, &v);
+	want(&v, many_cases[_i].reply, many_cases[_i].hits, NULL);
+	pol_unref(pol);
+}
+END_TEST
+
 /* X-Mailwarden-Detect names what fired, in registry order. */
 START_TEST(test_detect_header)
 {
@@ -502,6 +550,11 @@ START_TEST(test_detect_header)
 	mlt_judge_rcpt(&s, argv, &v);
 	mlt_detect_header(&s, hdr, sizeof(hdr));
 	ck_assert_str_eq(hdr, "smtp.unknown_command, smtp.external_mail");
+	/* A buffer too small keeps whole names only (found by fuzz_mlt). */
+	ck_assert_uint_eq(mlt_detect_header(&s, hdr, 30), 20);
+	ck_assert_str_eq(hdr, "smtp.unknown_command");
+	ck_assert_uint_eq(mlt_detect_header(&s, hdr, 5), 0);
+	ck_assert_str_eq(hdr, "");
 	pol_unref(pol);
 }
 END_TEST
@@ -564,6 +617,7 @@ mlt_policy_suite(void)
 	tcase_add_loop_test(tc, test_helo, 0, N(helo_cases));
 	tcase_add_loop_test(tc, test_mail, 0, N(mail_cases));
 	tcase_add_loop_test(tc, test_rcpt, 0, N(rcpt_cases));
+	tcase_add_loop_test(tc, test_many_params, 0, N(many_cases));
 	tcase_add_loop_test(tc, test_unknown, 0, N(unknown_cases));
 	tcase_add_test(tc, test_bad_command_cutoff);
 	tcase_add_test(tc, test_second_transaction);
