@@ -166,6 +166,8 @@ fz_check_state(const struct p3_state *st)
 	FZ_CHECK(st->logins_pending <= st->qlen);
 	FZ_CHECK(st->phase <= P3_PH_RAW);
 	FZ_CHECK(st->srv_mode <= P3_SRV_SKIP);
+	FZ_CHECK(st->srv_resume == P3_SRV_STATUS ||
+	    st->srv_resume == P3_SRV_CAPA);
 	FZ_CHECK(st->block_prot >= -1 && st->block_prot < P3_NPROT);
 	FZ_CHECK(memchr(st->mech_name, '\0', sizeof(st->mech_name)) != NULL);
 }

@@ -60,6 +60,7 @@ p3_state_init(struct p3_state *st, const struct p3_conf *conf,
 	st->arg = arg;
 	st->phase = P3_PH_GREETING;
 	st->srv_mode = P3_SRV_STATUS;
+	st->srv_resume = P3_SRV_STATUS;
 	st->block_prot = -1;
 }
 
@@ -635,14 +636,20 @@ p3_server_input(struct p3_state *st, char *buf, size_t *len, size_t *done)
 		if (st->srv_mode == P3_SRV_SKIP) {
 			*done = nl != NULL ? (size_t)(nl - buf) + 1 : *len;
 			if (nl != NULL)
-				st->srv_mode = P3_SRV_STATUS;
+				st->srv_mode = st->srv_resume;
 			continue;
 		}
-		if (nl == NULL) {
-			if (*len - *done < P3_SRV_LINE_MAX)
-				break;
+		if (nl == NULL && *len - *done < P3_SRV_LINE_MAX)
+			break;
+		/* Overlong however the bytes were split: with or without
+		 * its LF in this read. */
+		if (nl == NULL ||
+		    (size_t)(nl - (buf + *done)) >= P3_SRV_LINE_MAX) {
 			if (p3_fire(st, PROT_P3_NON_COMPLIANT, buf + *done, 64))
 				return P3_V_BLOCK;
+			/* An overlong CAPA line is skipped inside the CAPA
+			 * body: the lines after it are capabilities still. */
+			st->srv_resume = st->srv_mode;
 			st->srv_mode = P3_SRV_SKIP;
 			continue;
 		}

@@ -91,6 +91,7 @@ struct p3_state {
 	void		*arg;		/* their first argument */
 	enum p3_phase	 phase;		/* protocol phase */
 	enum p3_srv_mode srv_mode;	/* how server bytes are read */
+	enum p3_srv_mode srv_resume;	/* mode after an overlong line */
 	struct p3_lexer	 clex;		/* client line scan position */
 	struct p3_body	 body;		/* multi-line body scan */
 	uint64_t	 body_left;	/* body octets a RETR announced, not seen */

@@ -577,6 +577,41 @@ START_TEST(test_long_server_line)
 }
 END_TEST
 
+/*
+ * An overlong CAPA line under detect is judged in any split (its LF in
+ * the same read or not) and skipped inside the CAPA body: the lines after
+ * it are still capabilities (STLS dropped) and the next status line
+ * answers the next command.
+ */
+START_TEST(test_long_capa_line)
+{
+	static struct sim s;
+	static char	 resp[P3_SRV_LINE_MAX + 100], want[sizeof(resp) + 64];
+	static char	 events[128];
+	static struct st_case c = { "long capa", "non_compliant=detect", NULL,
+	    B("CAPA\r\nUSER a\r\n"), { resp, "+OK\r\n" },
+	    B("CAPA\r\nUSER a\r\n"), want, events, -1 };
+	size_t		 n = P3_SRV_LINE_MAX + 10, k;
+	static const size_t capa_splits[] = { 1, 4096, 100000 };
+
+	memcpy(resp, "+OK\r\n", 5);
+	memset(resp + 5, 'L', n);
+	strcpy(resp + 5 + n, "\r\nSTLS\r\nUSER\r\n.\r\n");
+	snprintf(want, sizeof(want), "%s+OK\r\n%.*s\r\nUSER\r\n.\r\n+OK\r\n",
+	    GREETING, (int)n, resp + 5);
+	snprintf(events, sizeof(events), "non_compliant/detect/%.64s|",
+	    resp + 5);
+	for (k = 0; k < sizeof(capa_splits) / sizeof(capa_splits[0]); k++) {
+		sim_run(&s, &c, capa_splits[k]);
+		ck_assert_int_eq(s.block, -1);
+		ck_assert_str_eq(s.events, events);
+		ck_assert_uint_eq(s.tlen, strlen(want));
+		ck_assert(memcmp(s.client, want, s.tlen) == 0);
+		ck_assert(!p3_awaiting_server(&s.st));
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -590,6 +625,7 @@ main(void)
 	tcase_add_test(tc, test_user);
 	tcase_add_test(tc, test_quit);
 	tcase_add_test(tc, test_long_server_line);
+	tcase_add_test(tc, test_long_capa_line);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
