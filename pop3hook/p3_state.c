@@ -265,7 +265,8 @@ p3_judge_sasl_line(struct p3_state *st, const char *line, size_t len,
 		bad = true;
 	if (bad && p3_jfire(&j, PROT_P3_NON_COMPLIANT))
 		return P3_V_BLOCK;
-	st->sasl_step++;
+	if (st->sasl_step < UINT8_MAX)	/* saturate: LOGIN's step 0 stays once */
+		st->sasl_step++;
 	st->sasl_client_turn = false;
 	return P3_V_OK;
 }
@@ -396,8 +397,13 @@ p3_judge_command(struct p3_state *st, const char *line, size_t len,
 	if (cl.cmd == P3_CMD_XCLIENT) {
 		/*
 		 * Whatever the action: the backend trusts pop3hook's XCLIENT,
-		 * so a client's own would set any address it likes.
+		 * so a client's own would set any address it likes.  The
+		 * session is closed, so the event says prevent even where
+		 * non_compliant is detect or off.
 		 */
+		if (c->act[PROT_P3_NON_COMPLIANT] != ACT_PREVENT)
+			st->hooks->report(st->arg, PROT_P3_NON_COMPLIANT,
+			    ACT_PREVENT, j.detail, j.dlen);
 		st->block_prot = PROT_P3_NON_COMPLIANT;
 		return P3_V_BLOCK;
 	}
@@ -474,7 +480,9 @@ p3_greeting(struct p3_state *st, char *buf, size_t *len, size_t *done,
 	if (k != P3_ST_OK && k != P3_ST_ERR &&
 	    p3_fire(st, PROT_P3_NON_COMPLIANT, line, body))
 		return P3_V_BLOCK;
-	if (k == P3_ST_OK && body >= 13 && memcmp(line + 3, " [XCLIENT]", 10) == 0) {
+	if (k == P3_ST_OK && body >= 13 &&
+	    memcmp(line + 3, " [XCLIENT]", 10) == 0 &&
+	    (body == 13 || line[13] == ' ')) {
 		xclient = true;
 		p3_cut(buf, len, *done + (body > 13 && line[13] == ' ' ? 4 : 3),
 		    10);
