@@ -103,33 +103,17 @@ p3_session_id(struct p3_worker *wk, char out[P3_SID_LEN + 1])
 	out[P3_SID_LEN] = '\0';
 }
 
-/* Split "host:port" or "[v6]:port". */
+/* Split "host:port", "[v6]:port" or "*:port" (host "") for getaddrinfo:
+ * the configuration's own syntax, checked by pol_hostport(). */
 int
 p3_split_hostport(const char *spec, char *host, size_t hostsz, char *port,
     size_t portsz)
 {
-	const char	*colon, *h = spec;
-	size_t		 hl;
+	unsigned	 p;
 
-	if (spec[0] == '[') {
-		const char *rb = strchr(spec, ']');
-
-		if (rb == NULL || rb[1] != ':')
-			return -1;
-		h = spec + 1;
-		hl = (size_t)(rb - h);
-		colon = rb + 1;
-	} else {
-		if ((colon = strrchr(spec, ':')) == NULL)
-			return -1;
-		hl = (size_t)(colon - spec);
-	}
-	if (hl == 0 || hl >= hostsz || strlen(colon + 1) == 0 ||
-	    strlen(colon + 1) >= portsz)
+	if (pol_hostport(spec, host, hostsz, &p) == -1)
 		return -1;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	strcpy(port, colon + 1);
+	snprintf(port, portsz, "%u", p);
 	return 0;
 }
 
@@ -205,7 +189,8 @@ p3_listen_one(const char *spec)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
+	if ((rc = getaddrinfo(host[0] != '\0' ? host : NULL, port, &hints,
+	    &res)) != 0)
 		fatalx("listen %s: %s", spec, gai_strerror(rc));
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
