@@ -595,6 +595,128 @@ mcp_derive(int mode, const unsigned char *p, uint32_t in)
 	return in;
 }
 
+/*
+ * One-byte opcodes of x86-64 as the REX derivation sees them: a ModRM
+ * follows (M), its reg field is an opcode extension, not a register (G),
+ * the operands are bytes (B: with any REX, registers 4-7 are spl-dil, not
+ * ah-bh).
+ */
+#define MCP_OP_M	1
+#define MCP_OP_G	2
+#define MCP_OP_B	4
+static const unsigned char mcp_op64[256] = {
+#define MCP_ALU	MCP_OP_M | MCP_OP_B, MCP_OP_M, MCP_OP_M | MCP_OP_B, MCP_OP_M
+	[0x00] = MCP_ALU, [0x08] = MCP_ALU, [0x10] = MCP_ALU, [0x18] = MCP_ALU,
+	[0x20] = MCP_ALU, [0x28] = MCP_ALU, [0x30] = MCP_ALU, [0x38] = MCP_ALU,
+#undef MCP_ALU
+	[0x63] = MCP_OP_M,
+	[0x69] = MCP_OP_M,
+	[0x6b] = MCP_OP_M,
+	[0x80] = MCP_OP_M | MCP_OP_G | MCP_OP_B,
+	[0x81] = MCP_OP_M | MCP_OP_G,
+	[0x83] = MCP_OP_M | MCP_OP_G,
+	[0x84] = MCP_OP_M | MCP_OP_B,
+	[0x85] = MCP_OP_M,
+	[0x88] = MCP_OP_M | MCP_OP_B,
+	[0x89] = MCP_OP_M,
+	[0x8a] = MCP_OP_M | MCP_OP_B,
+	[0x8b] = MCP_OP_M,
+	[0x8d] = MCP_OP_M,
+	[0xc0] = MCP_OP_M | MCP_OP_G | MCP_OP_B,
+	[0xc1] = MCP_OP_M | MCP_OP_G,
+	[0xc6] = MCP_OP_M | MCP_OP_G | MCP_OP_B,
+	[0xc7] = MCP_OP_M | MCP_OP_G,
+	[0xd0] = MCP_OP_M | MCP_OP_G | MCP_OP_B,
+	[0xd1] = MCP_OP_M | MCP_OP_G,
+	[0xd2] = MCP_OP_M | MCP_OP_G | MCP_OP_B,
+	[0xd3] = MCP_OP_M | MCP_OP_G,
+	[0xd8] = MCP_OP_M | MCP_OP_G, [0xd9] = MCP_OP_M | MCP_OP_G,
+	[0xda] = MCP_OP_M | MCP_OP_G, [0xdb] = MCP_OP_M | MCP_OP_G,
+	[0xdc] = MCP_OP_M | MCP_OP_G, [0xdd] = MCP_OP_M | MCP_OP_G,
+	[0xde] = MCP_OP_M | MCP_OP_G, [0xdf] = MCP_OP_M | MCP_OP_G,
+	[0xf6] = MCP_OP_M | MCP_OP_G | MCP_OP_B,
+	[0xf7] = MCP_OP_M | MCP_OP_G,
+	[0xfe] = MCP_OP_M | MCP_OP_G | MCP_OP_B,
+	[0xff] = MCP_OP_M | MCP_OP_G,
+};
+
+/*
+ * The x86-64 summary of a REX-prefixed instruction from that of the
+ * instruction after the REX byte (in), which capstone decodes alike but
+ * for the register numbers REX extends and, with REX.W, the operand size.
+ * One byte longer; a GetPC candidate only as a call or an fnstenv (the
+ * d9 /6 test reads the first byte).  Registers 8-15 have no number in a
+ * summary: where REX.R (reg field) or REX.B (r/m, base, opcode register)
+ * extends the register written or the memory base, that number goes.
+ * MI_UNDET when capstone must be asked: another prefix, 0f escapes, VEX,
+ * EVEX and XOP forms, "add [mem], al" (odd by its first byte), REX.W
+ * where it changes a length or the mnemonic (mov imm64, string, sign
+ * extension and stack instructions), a base of esp or ebp that REX.B
+ * turns into r12 or r13 (memory writes count then), REX.X on a SIB
+ * without index, byte registers 4-7, xchg, segment moves, and a written
+ * register that both extended fields could name.  check_mcp compares
+ * every REX, opcode and ModRM (and SIB class) with capstone.
+ */
+static uint32_t
+mcp_derive_rex(const unsigned char *p, uint32_t in)
+{
+	unsigned	 r = p[0] & 0xfu, c = p[1], m = p[2], op = mcp_op64[c];
+	unsigned	 mod = m >> 6, reg = (m >> 3) & 7, rm = m & 7;
+	unsigned	 w = MI_WREG(in), b = MI_BASE(in), fr, fm;
+
+	if (mcp_is_prefix(MCP_X86_64, c) || c == 0x0f || c == 0x00 ||
+	    c == 0xc4 || c == 0xc5 || c == 0x62 || c == 0x8f ||
+	    c == 0x8c || c == 0x8e || (c >= 0x86 && c <= 0x87) ||
+	    (c >= 0x90 && c <= 0x9f) || (c >= 0xa4 && c <= 0xaf) ||
+	    (c >= 0x6c && c <= 0x6f) || (c >= 0xc8 && c <= 0xcf))
+		return MI_UNDET;
+	if ((r & 8) && (c == 0x63 || (c >= 0xb8 && c <= 0xbf) ||
+	    (c >= 0x50 && c <= 0x5f) || c == 0xc2 || c == 0xc3 ||
+	    c == 0xe8 || c == 0xe9 || c == 0xff))
+		return MI_UNDET;
+	if (MI_KIND(in) == MCP_K_INVALID || MI_LEN(in) >= 15)
+		return MI_MK(1, MCP_K_INVALID, 0);
+	in = (in & ~0xfu) | (MI_LEN(in) + 1);
+	if (MI_KIND(in) != MCP_K_CALL && !(in & MI_FNSTENV))
+		in &= ~MI_GPC;
+	if (!(op & MCP_OP_M)) {
+		/* Registers in the opcode: pop r, mov r, imm. */
+		if (c >= 0xb0 && c <= 0xb7 && !(r & 1))
+			return (in & ~MI_MKWREG(0xf)) |
+			    MI_MKWREG((c & 7) + 1);
+		if ((r & 1) && ((c >= 0x58 && c <= 0x5f) ||
+		    (c >= 0xb0 && c <= 0xbf)))
+			in &= ~MI_MKWREG(0xf);
+		return in;
+	}
+	if ((op & MCP_OP_B) && ((!(op & MCP_OP_G) && reg >= 4) ||
+	    (mod == 3 && rm >= 4)))
+		return MI_UNDET;
+	if (mod != 3) {
+		/* Memory: REX.B extends the base (none and rip stay). */
+		if ((r & 1) && b != 0) {
+			if (b == 5 || b == 6)
+				return MI_UNDET;
+			in &= ~MI_MKBASE(0xf);
+		}
+		if ((r & 2) && rm == 4 && ((p[3] >> 3) & 7) == 4)
+			return MI_UNDET;
+	}
+	/* x87 writes no numbered register but ax (fnstsw ax). */
+	if (w == 0 || (c >= 0xd8 && c <= 0xdf))
+		return in;
+	fr = !(op & MCP_OP_G) && w == reg + 1;
+	fm = mod == 3 && w == rm + 1;
+	if (fr && fm && (r >> 2 & 1) != (r & 1))
+		return MI_UNDET;
+	if (fr || fm) {
+		if ((fr && (r & 4)) || (fm && (r & 1)))
+			in &= ~MI_MKWREG(0xf);
+		return in;
+	}
+	return MI_UNDET;
+}
+
 /* The summary at p from the cache, deriving or asking capstone if need be;
  * s->inf after p is filled. */
 static inline __attribute__((always_inline)) uint32_t
@@ -611,6 +733,13 @@ mcp_decode_at(struct mcp_slot *s, int mode, const unsigned char *p,
 		case 0x26: case 0x2e: case 0x36: case 0x3e:
 		case 0x64: case 0x65:
 			e = mcp_derive(mode, p, next);
+			break;
+		case 0x40: case 0x41: case 0x42: case 0x43:
+		case 0x44: case 0x45: case 0x46: case 0x47:
+		case 0x48: case 0x49: case 0x4a: case 0x4b:
+		case 0x4c: case 0x4d: case 0x4e: case 0x4f:
+			if (mode == MCP_X86_64)
+				e = mcp_derive_rex(p, next);
 			break;
 		}
 	}
