@@ -717,6 +717,65 @@ mcp_derive_rex(const unsigned char *p, uint32_t in)
 	return MI_UNDET;
 }
 
+/* Whether a one-byte opcode (either mode) takes a ModRM byte. */
+static bool
+mcp_has_modrm(unsigned c)
+{
+	if (c < 0x40)
+		return (c & 7) < 4;
+	return c == 0x62 || c == 0x63 || c == 0x69 || c == 0x6b ||
+	    (c >= 0x80 && c <= 0x8f) || c == 0xc0 || c == 0xc1 ||
+	    (c >= 0xc4 && c <= 0xc7) || (c >= 0xd0 && c <= 0xd3) ||
+	    (c >= 0xd8 && c <= 0xdf) || c == 0xf6 || c == 0xf7 ||
+	    c == 0xfe || c == 0xff;
+}
+
+/*
+ * The summary of an instruction behind an operand-size (66), address-size
+ * (67), lock or repeat (f0, f2, f3) prefix from that of the instruction
+ * after the prefix, which capstone decodes alike where the prefix changes
+ * no length, target or mnemonic: one byte longer; out of the vocabulary
+ * and no sled behind 67, f0, f2, f3 (odd, mcp_flags()); a GetPC candidate
+ * only as a call or an fnstenv.  MI_UNDET when capstone must be asked:
+ * another prefix, 0f escapes, VEX, EVEX and XOP forms, "add [mem], al",
+ * branches, string and stack instructions, and with 66 immediates and
+ * sign extensions, with 67 memory operands (16-bit addressing in x86)
+ * and offsets, with f2 and f3 pause.  check_mcp compares every prefix,
+ * opcode and ModRM (and SIB class) with capstone in both modes.
+ */
+static uint32_t
+mcp_derive_pfx(int mode, const unsigned char *p, uint32_t in)
+{
+	unsigned	 pf = p[0], c = p[1], m = p[2];
+
+	if (mcp_is_prefix(mode, c) || c == 0x0f || c == 0x00 ||
+	    c == 0xc4 || c == 0xc5 || c == 0x62 || c == 0x8f ||
+	    c == 0xd4 || c == 0xd5 || c == 0xd6 || c == 0xd7 ||
+	    (c >= 0x70 && c <= 0x7f) || (c >= 0xe0 && c <= 0xef) ||
+	    (c >= 0xc2 && c <= 0xc3) || (c >= 0xc8 && c <= 0xcf) ||
+	    (c >= 0x98 && c <= 0x9f) || (c >= 0xa0 && c <= 0xaf) ||
+	    (c >= 0x6c && c <= 0x6f) || (c >= 0x50 && c <= 0x61) ||
+	    (c >= 0x90 && c <= 0x97) || c == 0xff || c == 0x06 ||
+	    c == 0x07 || c == 0x0e || c == 0x16 || c == 0x17 || c == 0x1e ||
+	    c == 0x1f || c == 0x27 || c == 0x2f || c == 0x37 || c == 0x3f)
+		return MI_UNDET;
+	if (pf == 0xf0 || ((pf == 0xf2 || pf == 0xf3) && (c == 0x86 ||
+	    c == 0x87)) || (pf == 0x66 && ((c & 0xc7) == 0x05 || c == 0x68 ||
+	    c == 0x69 || c == 0x81 || c == 0xa9 || c == 0xf7 || (c >= 0xb8 && c <= 0xbf) ||
+	    c == 0xc7 || c == 0x63)))
+		return MI_UNDET;
+	if (pf == 0x67 && mcp_has_modrm(c) && (m >> 6) != 3)
+		return MI_UNDET;
+	if (MI_KIND(in) == MCP_K_INVALID || MI_LEN(in) >= 15)
+		return MI_MK(1, MCP_K_INVALID, 0);
+	in = (in & ~0xfu) | (MI_LEN(in) + 1);
+	if (MI_KIND(in) != MCP_K_CALL && !(in & MI_FNSTENV))
+		in &= ~MI_GPC;
+	if (pf == 0x67)
+		in &= ~(MI_COMMON | MI_SLED | MI_POP);
+	return in;
+}
+
 /* The summary at p from the cache, deriving or asking capstone if need be;
  * s->inf after p is filled. */
 static inline __attribute__((always_inline)) uint32_t
@@ -740,6 +799,9 @@ mcp_decode_at(struct mcp_slot *s, int mode, const unsigned char *p,
 		case 0x4c: case 0x4d: case 0x4e: case 0x4f:
 			if (mode == MCP_X86_64)
 				e = mcp_derive_rex(p, next);
+			break;
+		case 0x66: case 0x67: case 0xf0: case 0xf2: case 0xf3:
+			e = mcp_derive_pfx(mode, p, next);
 			break;
 		}
 	}

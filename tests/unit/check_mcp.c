@@ -346,48 +346,67 @@ START_TEST(test_prefix_summaries)
 END_TEST
 
 /*
- * A REX-prefixed instruction is summarised in x86-64 from the instruction
- * after the REX byte: the summary must be the one the decode cache or else
- * capstone gives for the prefixed bytes (mcp_decode()).  Every opcode and
- * ModRM byte behind one REX value (the loop index), with random bytes
- * after them; where a SIB follows, each class of SIB the cache tells apart.
+ * Prefixed instructions summarised from the instruction after the prefix:
+ * REX in x86-64, 66, 67, f0, f2 and f3 in both modes.  The summary must be
+ * the one the decode cache or else capstone gives for the prefixed bytes
+ * (mcp_decode()).  Every opcode and ModRM byte behind one prefix in one
+ * mode (the loop index), with random bytes after them; where a SIB follows,
+ * each class of SIB the cache tells apart.
  */
-START_TEST(test_rex_summaries)
+static const struct {
+	int		 mode;		/* MCP_X86_32 or MCP_X86_64 */
+	unsigned char	 pfx;		/* the prefix byte */
+} derived_cases[] = {
+	{ MCP_X86_64, 0x40 }, { MCP_X86_64, 0x41 }, { MCP_X86_64, 0x42 },
+	{ MCP_X86_64, 0x43 }, { MCP_X86_64, 0x44 }, { MCP_X86_64, 0x45 },
+	{ MCP_X86_64, 0x46 }, { MCP_X86_64, 0x47 }, { MCP_X86_64, 0x48 },
+	{ MCP_X86_64, 0x49 }, { MCP_X86_64, 0x4a }, { MCP_X86_64, 0x4b },
+	{ MCP_X86_64, 0x4c }, { MCP_X86_64, 0x4d }, { MCP_X86_64, 0x4e },
+	{ MCP_X86_64, 0x4f },
+	{ MCP_X86_32, 0x66 }, { MCP_X86_32, 0x67 }, { MCP_X86_32, 0xf0 },
+	{ MCP_X86_32, 0xf2 }, { MCP_X86_32, 0xf3 },
+	{ MCP_X86_64, 0x66 }, { MCP_X86_64, 0x67 }, { MCP_X86_64, 0xf0 },
+	{ MCP_X86_64, 0xf2 }, { MCP_X86_64, 0xf3 },
+};
+
+START_TEST(test_derived_summaries)
 {
-	struct mcp_slot	*s = calloc(1, sizeof(*s));
-	unsigned char	 p[17];
-	unsigned	 c, m, k, nsib;
-	size_t		 checked = 0;
-	uint32_t	 live;
+	static const cs_mode	 modes[MCP_NMODES] = { CS_MODE_32, CS_MODE_64 };
+	struct mcp_slot		*s = calloc(1, sizeof(*s));
+	int			 md = derived_cases[_i].mode;
+	unsigned char		 p[17];
+	unsigned		 c, m, k, nsib;
+	size_t			 checked = 0;
+	uint32_t		 live;
 
 	ck_assert_ptr_nonnull(s);
-	ck_assert_int_eq(cs_open(CS_ARCH_X86, CS_MODE_64,
-	    &s->cs[MCP_X86_64]), CS_ERR_OK);
-	cs_option(s->cs[MCP_X86_64], CS_OPT_DETAIL, CS_OPT_ON);
-	ck_assert_ptr_nonnull(s->insn[MCP_X86_64] =
-	    cs_malloc(s->cs[MCP_X86_64]));
+	ck_assert_int_eq(cs_open(CS_ARCH_X86, modes[md], &s->cs[md]),
+	    CS_ERR_OK);
+	cs_option(s->cs[md], CS_OPT_DETAIL, CS_OPT_ON);
+	ck_assert_ptr_nonnull(s->insn[md] = cs_malloc(s->cs[md]));
 	for (c = 0; c < 256; c++)
 		for (m = 0; m < 256; m++) {
 			nsib = (m >> 6) != 3 && (m & 7) == 4 ? 16 : 1;
 			for (k = 0; k < nsib; k++, checked++) {
 				random_bytes(p, sizeof(p),
 				    (uint32_t)(_i << 20 | c << 12 | m << 4 | k));
-				p[0] = (unsigned char)(0x40 | _i);
+				p[0] = derived_cases[_i].pfx;
 				p[1] = (unsigned char)c;
 				p[2] = (unsigned char)m;
 				if (nsib > 1)
 					p[3] = (unsigned char)((p[3] & 0xc0) |
 					    (k & 7) | (k & 8 ? 0x20 : 0x18));
-				mcp_decode_all(s, MCP_X86_64, p, sizeof(p));
-				live = mcp_decode(s, MCP_X86_64, p, sizeof(p));
-				ck_assert_msg(s->inf[0] == live, "at %02x %02x "
-				    "%02x %02x %02x: %08x, not %08x", p[0],
-				    p[1], p[2], p[3], p[4], s->inf[0], live);
+				mcp_decode_all(s, md, p, sizeof(p));
+				live = mcp_decode(s, md, p, sizeof(p));
+				ck_assert_msg(s->inf[0] == live, "mode %d at "
+				    "%02x %02x %02x %02x %02x: %08x, not %08x",
+				    md, p[0], p[1], p[2], p[3], p[4],
+				    s->inf[0], live);
 			}
 		}
 	ck_assert_uint_gt(checked, 65536);
-	cs_free(s->insn[MCP_X86_64], 1);
-	cs_close(&s->cs[MCP_X86_64]);
+	cs_free(s->insn[md], 1);
+	cs_close(&s->cs[md]);
 	free(s);
 }
 END_TEST
@@ -501,7 +520,8 @@ mcp_suite(void)
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_decode_bound);
 	tcase_add_test(tc, test_prefix_summaries);
-	tcase_add_loop_test(tc, test_rex_summaries, 0, 16);
+	tcase_add_loop_test(tc, test_derived_summaries, 0,
+	    (int)(sizeof(derived_cases) / sizeof(derived_cases[0])));
 	tcase_add_loop_test(tc, test_work_bound, 0,
 	    (int)(sizeof(work_cases) / sizeof(work_cases[0])));
 	suite_add_tcase(s, tc);
