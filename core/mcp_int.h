@@ -22,6 +22,11 @@
 #define MCP_STEP	10752
 #define MCP_NONE	0xffff		/* no offset */
 
+/* A common chain packed in 32 bits (mcp_slot's ch): length in the low 16
+ * bits, binary instructions in the next 15, system-call end on top. */
+#define MCP_CH_NP	(1u << 16)
+#define MCP_CH_SYS	(1u << 31)
+
 /*
  * Shortest sled (with binary bytes) and printable sled that any sensitivity
  * flags (mcp.c's mcp_limits): shorter ones are not measured.
@@ -80,9 +85,10 @@ struct mcp_slot {
 	uint32_t	 inf[MCP_WIN];		/* summary per offset */
 	uint16_t	 ex[MCP_WIN];		/* sled exit offset per offset */
 	uint16_t	 nx[MCP_WIN];		/* next on the path, or MCP_NONE */
-	uint16_t	 cc[MCP_WIN];		/* common chain length */
-	uint16_t	 np[MCP_WIN];		/* binary instructions in it */
-	uint8_t		 sys[MCP_WIN];		/* chain ends in a system call */
+	uint32_t	 ch[MCP_WIN];		/* common chain: its length, the
+						 * binary instructions in it
+						 * (MCP_CH_NP) and whether it
+						 * ends in a system call */
 	uint16_t	 npre[MCP_WIN + 1];	/* non-text bytes before */
 	uint16_t	 dq[MCP_WIN];		/* sled sliding-minimum deque */
 	uint16_t	 pc[MCP_WIN];		/* printable chain length */

@@ -87,7 +87,7 @@ mcp_text(struct mcp_slot *s, const unsigned char *p, size_t n)
 }
 
 /* Target offset of the relative branch at i (may lie outside the window). */
-static long
+static inline __attribute__((always_inline)) long
 mcp_target(const unsigned char *p, size_t i, uint32_t e)
 {
 	const unsigned char	*q = p + i + MI_LEN(e) - MI_RELSZ(e);
@@ -122,6 +122,7 @@ mcp_chains(struct mcp_slot *s, const unsigned char *p, size_t n,
 	uint32_t	 e;
 	long		 q, t;
 	unsigned	 k, bin, cc, np, len, ng = 0, nl = 0, nr = 0;
+	uint32_t	 ch;
 
 	for (i = n; i-- > 0;) {
 		e = s->inf[i];
@@ -177,28 +178,26 @@ mcp_chains(struct mcp_slot *s, const unsigned char *p, size_t n,
 			continue;
 		/* Common chains (APE): the vocabulary of real code. */
 		if (!(e & MI_COMMON) || k == MCP_K_INVALID || k == MCP_K_STOP) {
-			s->cc[i] = s->np[i] = 0;
-			s->sys[i] = 0;
+			s->ch[i] = 0;
 			continue;
 		}
 		/* Repeats and stores through unset registers are what data
 		 * decodes to; they continue a chain but do not lengthen it. */
 		bin = s->npre[i + len] != s->npre[i] && !s->rep[i];
-		cc = !s->rep[i] && !(e & MI_WMEM);
-		np = bin;
-		s->sys[i] = k == MCP_K_SYS;
-		if (q >= 0) {
-			cc += s->cc[q];
-			np += s->np[q];
-			s->sys[i] = s->sys[q];
-		}
-		s->cc[i] = (uint16_t)cc;
-		s->np[i] = (uint16_t)np;
+		ch = (uint32_t)(!s->rep[i] && !(e & MI_WMEM)) +
+		    (bin ? MCP_CH_NP : 0);
+		if (q >= 0)
+			ch += s->ch[q];
+		else if (k == MCP_K_SYS)
+			ch |= MCP_CH_SYS;
+		s->ch[i] = ch;
+		cc = ch & 0xffffu;
+		np = (ch >> 16) & 0x7fffu;
 		if (np * 2 >= cc && (int)cc > f->chain)
 			f->chain = (int)cc;
 		/* A system call is binary (cd 80, 0f 05): the chain before it
 		 * may be printable (push "//sh", push "/bin"). */
-		if (s->sys[i] && np >= 2 && (int)cc > f->syschain)
+		if ((ch & MCP_CH_SYS) && np >= 2 && (int)cc > f->syschain)
 			f->syschain = (int)cc;
 	}
 	if (run >= floor) {
