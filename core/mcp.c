@@ -944,6 +944,7 @@ mcp_scan_slot(struct mcp_slot *s, const unsigned char *p, size_t len,
 	int		 mode;
 
 	memset(all, 0, sizeof(all));
+	s->nopsled = mcp_limits[sens].psled == 0;
 	for (off = 0; off == 0 || off + MCP_WIN - MCP_STEP < len;
 	    off += MCP_STEP) {
 		n = len - off > MCP_WIN ? MCP_WIN : len - off;
@@ -969,6 +970,7 @@ mcp_measure(const void *buf, size_t len, int mode, struct mcp_feat *f)
 		memset(f, 0, sizeof(*f));
 		return -1;
 	}
+	s->nopsled = 0;
 	for (off = 0; off == 0 || off + MCP_WIN - MCP_STEP < len;
 	    off += MCP_STEP) {
 		n = len - off > MCP_WIN ? MCP_WIN : len - off;
@@ -1025,6 +1027,7 @@ mcp_scan_b64(struct mcp_slot *s, const unsigned char *p, size_t len,
 
 	total = len / 4 * 3 - (p[len - 1] == '=') - (p[len - 2] == '=');
 	memset(all, 0, sizeof(all));
+	s->nopsled = mcp_limits[sens].psled == 0;
 	for (off = 0; off == 0 || off + MCP_WIN - MCP_STEP < total;
 	    off += MCP_STEP) {
 		clen = off + MCP_WIN >= total ? len - off / 3 * 4 :

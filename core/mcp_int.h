@@ -106,6 +106,8 @@ struct mcp_slot {
 						 * sled instructions [a, b) */
 	unsigned	 ngc, nlc, nrs;		/* how many of each */
 	int		 ascii;			/* window all printable ASCII */
+	int		 nopsled;		/* printable sleds not judged:
+						 * not measured in all text */
 	unsigned char	 dec[MCP_WIN];		/* a decoded base64 window */
 	struct mcp_slot	*next;			/* free list */
 };

@@ -116,7 +116,8 @@ mcp_target(const unsigned char *p, size_t i, uint32_t e)
  */
 static inline __attribute__((always_inline)) void
 mcp_chains(struct mcp_slot *s, const unsigned char *p, size_t n,
-    struct mcp_feat *f, int want_pc, int want_cc, int want_cand, size_t floor)
+    struct mcp_feat *f, int want_pc, int want_cc, int want_cand, int want_sled,
+    size_t floor)
 {
 	size_t		 i, run = 0;
 	uint32_t	 e;
@@ -142,7 +143,9 @@ mcp_chains(struct mcp_slot *s, const unsigned char *p, size_t n,
 			q = -1;
 		s->nx[i] = q < 0 ? MCP_NONE : (uint16_t)q;
 		/* Sleds: where execution from i stops being sled. */
-		if (!(e & MI_SLED) || (k == MCP_K_JMP && t <= (long)i) ||
+		if (!want_sled)
+			;
+		else if (!(e & MI_SLED) || (k == MCP_K_JMP && t <= (long)i) ||
 		    (k == MCP_K_JCC && t <= (long)i)) {
 			s->ex[i] = (uint16_t)i;
 			/* A sled lies within a run of offsets that are sled
@@ -200,7 +203,7 @@ mcp_chains(struct mcp_slot *s, const unsigned char *p, size_t n,
 		if ((ch & MCP_CH_SYS) && np >= 2 && (int)cc > f->syschain)
 			f->syschain = (int)cc;
 	}
-	if (run >= floor) {
+	if (want_sled && run >= floor) {
 		s->rs[nr++] = 0;
 		s->rs[nr++] = (uint16_t)run;
 	}
@@ -596,16 +599,20 @@ mcp_window(struct mcp_slot *s, int mode, const unsigned char *p, size_t n,
 	 * All text holds no sled with binary bytes (only printable sleds,
 	 * longer, count) and no chain of them.  Printable ASCII (base64 text)
 	 * holds no call, no fnstenv and no backward branch: GetPC and decoder
-	 * loops need binary bytes.  One pass of each shape, for speed.
+	 * loops need binary bytes.  Sleds in all text are printable sleds,
+	 * not measured when the sensitivity does not judge them (nopsled).
+	 * One pass of each shape, for speed.
 	 */
 	if (s->npre[n] != 0 && alnum)
-		mcp_chains(s, p, n, f, 1, 1, 1, MCP_SLED_FLOOR);
+		mcp_chains(s, p, n, f, 1, 1, 1, 1, MCP_SLED_FLOOR);
 	else if (s->npre[n] != 0)
-		mcp_chains(s, p, n, f, 0, 1, 1, MCP_SLED_FLOOR);
+		mcp_chains(s, p, n, f, 0, 1, 1, 1, MCP_SLED_FLOOR);
 	else if (!s->ascii)
-		mcp_chains(s, p, n, f, 1, 0, 1, MCP_PSLED_FLOOR);
+		mcp_chains(s, p, n, f, 1, 0, 1, !s->nopsled, MCP_PSLED_FLOOR);
+	else if (!s->nopsled)
+		mcp_chains(s, p, n, f, 1, 0, 0, 1, MCP_PSLED_FLOOR);
 	else
-		mcp_chains(s, p, n, f, 1, 0, 0, MCP_PSLED_FLOOR);
+		mcp_chains(s, p, n, f, 1, 0, 0, 0, MCP_PSLED_FLOOR);
 	mcp_sleds(s, f);
 	if (s->npre[n] != 0 || !s->ascii) {
 		mcp_getpc(s, p, n, f);
