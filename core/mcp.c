@@ -453,6 +453,65 @@ mcp_cache_fill(struct mcp_slot *s, int mode, const unsigned char *pre,
 	return e | MI_FILLED;
 }
 
+/*
+ * Add, sub and lea summaries differ by MI_STEP alone, which the trailing
+ * immediate or displacement decides (mcp_small_step()): such an entry
+ * keeps the rest, MI_STEPV and the value's size in the MI_RELSZ field.
+ * Size by the opcode (80, 83: imm8; 81: imm32) and, for lea, the ModRM
+ * mod (1: disp8; 0 and 2: disp32).  Checked on every probe the fill
+ * makes; MI_UNDET if any disagrees.
+ */
+static uint32_t
+mcp_cache_stepv(struct mcp_slot *s, int mode, const unsigned char *pre,
+    size_t npre)
+{
+	static const unsigned char fill[] = { 0x00, 0xff, 0x25, 0x90, 0x41,
+	    0x10, 0xf0, 0x11, 0xef };
+	unsigned char	 probe[16];
+	unsigned	 sz, b0 = pre[0], mod = pre[1] >> 6;
+	uint32_t	 e = 0, v;
+	long		 val;
+	size_t		 k;
+
+	if (b0 == 0x80 || b0 == 0x83)
+		sz = 1;
+	else if (b0 == 0x81)
+		sz = 4;
+	else if (b0 == 0x8d && mod != 3)
+		sz = mod == 1 ? 1 : 4;
+	else
+		return MI_FILLED | MI_UNDET;
+	for (k = 0; k < sizeof(fill); k++) {
+		memset(probe, fill[k], sizeof(probe));
+		memcpy(probe, pre, npre);
+		v = mcp_decode_live(s, mode, probe, sizeof(probe));
+		val = sz == 1 ? (int8_t)fill[k] :
+		    (int32_t)(fill[k] * 0x01010101u);
+		if (MI_KIND(v) == MCP_K_INVALID || MI_RELSZ(v) != 0 ||
+		    MI_LEN(v) <= npre ||
+		    ((v & MI_STEP) != 0) != (val >= -16 && val <= 16))
+			return MI_FILLED | MI_UNDET;
+		v &= ~MI_STEP;
+		if (k > 0 && v != e)
+			return MI_FILLED | MI_UNDET;
+		e = v;
+	}
+	return e | MI_STEPV | MI_MK(0, 0, sz) | MI_FILLED;
+}
+
+/* The summary of an MI_STEPV entry for the bytes at p. */
+static inline uint32_t
+mcp_stepv(const unsigned char *p, uint32_t e)
+{
+	const unsigned char	*q = p + MI_LEN(e) - MI_RELSZ(e);
+	long			 v;
+
+	v = MI_RELSZ(e) == 1 ? (int8_t)q[0] : (int32_t)((uint32_t)q[0] |
+	    (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24);
+	e &= ~(MI_STEPV | MI_MK(0, 0, 7));
+	return v >= -16 && v <= 16 ? e | MI_STEP : e;
+}
+
 /* Whether the second byte is a ModRM calling for a SIB byte after it. */
 static bool
 mcp_sib_form(struct mcp_slot *s, int mode, unsigned b0, unsigned b1)
@@ -476,12 +535,17 @@ mcp_cache_key(struct mcp_slot *s, int mode, unsigned b0, unsigned b1,
 	unsigned	 c;
 
 	e = mcp_cache_fill(s, mode, pre, 2);
+	if (e & MI_UNDET)
+		e = mcp_cache_stepv(s, mode, pre, 2);
 	if ((e & MI_UNDET) && *rows < MCP_SIBROWS &&
 	    mcp_sib_form(s, mode, b0, b1)) {
 		for (c = 0; c < 16; c++) {
 			pre[2] = (unsigned char)((c & 7) | (c & 8 ? 0x20 : 0));
 			mcp_sib[mode][*rows][c] = mcp_cache_fill(s, mode, pre,
 			    3);
+			if (mcp_sib[mode][*rows][c] & MI_UNDET)
+				mcp_sib[mode][*rows][c] = mcp_cache_stepv(s,
+				    mode, pre, 3);
 		}
 		e |= MI_SIB | (*rows)++;
 	}
@@ -546,6 +610,8 @@ mcp_decode(struct mcp_slot *s, int mode, const unsigned char *p,
 		return mcp_decode_live(s, mode, p, avail);
 	if (MI_KIND(e) != MCP_K_INVALID && MI_LEN(e) > avail)
 		return MI_MK(1, MCP_K_INVALID, 0);
+	if (e & MI_STEPV)
+		e = mcp_stepv(p, e);
 	return e & ~MI_FILLED;
 }
 
@@ -805,6 +871,8 @@ mcp_decode_at(struct mcp_slot *s, int mode, const unsigned char *p,
 			break;
 		}
 	}
+	if (e & MI_STEPV)
+		e = mcp_stepv(p, e);
 	return e & MI_UNDET ? mcp_decode_live(s, mode, p, avail) :
 	    e & ~MI_FILLED;
 }

@@ -75,6 +75,8 @@ enum mcp_kind {
 #define MI_STEP		(1u << 25)	/* moves a register by a small step */
 #define MI_WMEM		(1u << 26)	/* writes memory, not through esp/ebp */
 #define MI_GPC		(1u << 27)	/* call, fnstenv or d9 /6: GetPC test */
+#define MI_STEPV	(1u << 28)	/* cache: MI_STEP by the trailing value
+					 * of MI_RELSZ bytes (mcp.c) */
 #define MI_UNDET	(1u << 30)	/* cache: depends on more than 2 bytes */
 #define MI_FILLED	(1u << 31)	/* cache: entry computed */
 

@@ -411,6 +411,59 @@ START_TEST(test_derived_summaries)
 }
 END_TEST
 
+/*
+ * Add, sub and lea summarised from the cache with their step decided by
+ * the trailing immediate or displacement (MI_STEPV): every ModRM (and SIB
+ * class) of 80, 81, 83 and 8d in both modes (the loop index), with every
+ * sign-extended byte value after the ModRM or SIB, must give what capstone
+ * gives, through the decode pass and through mcp_decode().
+ */
+START_TEST(test_step_summaries)
+{
+	static const cs_mode	 modes[MCP_NMODES] = { CS_MODE_32, CS_MODE_64 };
+	static const unsigned char ops[] = { 0x80, 0x81, 0x83, 0x8d };
+	struct mcp_slot		*s = calloc(1, sizeof(*s));
+	int			 md = _i / 4;
+	unsigned char		 p[17];
+	unsigned		 m, k, nsib, v, at;
+	size_t			 checked = 0;
+	uint32_t		 live;
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(cs_open(CS_ARCH_X86, modes[md], &s->cs[md]),
+	    CS_ERR_OK);
+	cs_option(s->cs[md], CS_OPT_DETAIL, CS_OPT_ON);
+	ck_assert_ptr_nonnull(s->insn[md] = cs_malloc(s->cs[md]));
+	for (m = 0; m < 256; m++) {
+		nsib = (m >> 6) != 3 && (m & 7) == 4 ? 16 : 1;
+		for (k = 0; k < nsib; k++)
+			for (v = 0; v < 256; v++, checked++) {
+				random_bytes(p, sizeof(p),
+				    (uint32_t)(_i << 20 | m << 12 | k << 8 | v));
+				p[0] = ops[_i % 4];
+				p[1] = (unsigned char)m;
+				at = 2;
+				if (nsib > 1)
+					p[at++] = (unsigned char)((p[2] & 0xc0) |
+					    (k & 7) | (k & 8 ? 0x20 : 0x18));
+				p[at] = (unsigned char)v;
+				memset(p + at + 1, v & 0x80 ? 0xff : 0x00, 3);
+				mcp_decode_all(s, md, p, sizeof(p));
+				live = mcp_decode_live(s, md, p, sizeof(p));
+				ck_assert_msg(s->inf[0] == live &&
+				    mcp_decode(s, md, p, sizeof(p)) == live,
+				    "mode %d at %02x %02x %02x %02x: %08x, "
+				    "not %08x", md, p[0], p[1], p[2], p[3],
+				    s->inf[0], live);
+			}
+	}
+	ck_assert_uint_gt(checked, 65536);
+	cs_free(s->insn[md], 1);
+	cs_close(&s->cs[md]);
+	free(s);
+}
+END_TEST
+
 /* Many threads at once get the answers one thread gets. */
 static void *
 scan_thread(void *arg)
@@ -520,6 +573,7 @@ mcp_suite(void)
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_decode_bound);
 	tcase_add_test(tc, test_prefix_summaries);
+	tcase_add_loop_test(tc, test_step_summaries, 0, 8);
 	tcase_add_loop_test(tc, test_derived_summaries, 0,
 	    (int)(sizeof(derived_cases) / sizeof(derived_cases[0])));
 	tcase_add_loop_test(tc, test_work_bound, 0,
