@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64.h"
 #include "mcp.h"
 #include "mcp_int.h"
 
@@ -1065,22 +1064,68 @@ mcp_scan(const void *buf, size_t len, enum mcp_sensitivity sens,
 	return hit;
 }
 
+/* Value of each base64 alphabet octet, 64 for any other. */
+static const unsigned char mcp_b64v[256] = {
+#define MCP_B64_64x16	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, \
+			64, 64, 64
+	MCP_B64_64x16, MCP_B64_64x16,
+	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 62, 64, 64, 64, 63,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 64, 64, 64, 64, 64, 64,
+	64, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 64, 64, 64, 64, 64,
+	64, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 64, 64, 64, 64, 64,
+	MCP_B64_64x16, MCP_B64_64x16, MCP_B64_64x16, MCP_B64_64x16,
+	MCP_B64_64x16, MCP_B64_64x16, MCP_B64_64x16, MCP_B64_64x16,
+#undef MCP_B64_64x16
+};
+
 /* Whether p is strict base64: alphabet, length a multiple of 4, padding. */
 static bool
 mcp_is_b64(const unsigned char *p, size_t len)
 {
-	size_t	 i, pad = 0;
+	size_t		 i, pad = 0;
+	unsigned	 bad = 0;
 
 	if (len < 4 || len % 4 != 0)
 		return false;
 	if (p[len - 1] == '=')
 		pad = p[len - 2] == '=' ? 2 : 1;
 	for (i = 0; i < len - pad; i++)
-		if (!((p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= 'a' &&
-		    p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') ||
-		    p[i] == '+' || p[i] == '/'))
-			return false;
-	return true;
+		bad |= mcp_b64v[p[i]];
+	return (bad & 64) == 0;
+}
+
+/*
+ * Decode len octets of base64 that mcp_is_b64() passed (or a stretch of
+ * whole quanta of it): what b64_decode() gives for them, without its
+ * checks.  The decoded length.
+ */
+static size_t
+mcp_b64_decode(const unsigned char *in, size_t len, unsigned char *out)
+{
+	size_t		 i, o = 0, pad = 0;
+	uint32_t	 w;
+
+	if (in[len - 1] == '=')
+		pad = in[len - 2] == '=' ? 2 : 1;
+	for (i = 0; i + 4 <= len - (pad ? 4 : 0); i += 4) {
+		w = (uint32_t)mcp_b64v[in[i]] << 18 |
+		    (uint32_t)mcp_b64v[in[i + 1]] << 12 |
+		    (uint32_t)mcp_b64v[in[i + 2]] << 6 | mcp_b64v[in[i + 3]];
+		out[o++] = (unsigned char)(w >> 16);
+		out[o++] = (unsigned char)(w >> 8);
+		out[o++] = (unsigned char)w;
+	}
+	if (pad) {
+		w = (uint32_t)mcp_b64v[in[i]] << 18 |
+		    (uint32_t)mcp_b64v[in[i + 1]] << 12 |
+		    (pad == 1 ? (uint32_t)mcp_b64v[in[i + 2]] << 6 : 0);
+		out[o++] = (unsigned char)(w >> 16);
+		if (pad == 1)
+			out[o++] = (unsigned char)(w >> 8);
+	}
+	return o;
 }
 
 /* Judge the decoded bytes of valid base64, one decoded window at a time. */
@@ -1100,8 +1145,9 @@ mcp_scan_b64(struct mcp_slot *s, const unsigned char *p, size_t len,
 	    off += MCP_STEP) {
 		clen = off + MCP_WIN >= total ? len - off / 3 * 4 :
 		    MCP_WIN / 3 * 4;
-		n = b64_decode((const char *)p + off / 3 * 4, clen, s->dec,
-		    sizeof(s->dec));
+		if (clen == 0 || clen / 4 * 3 > sizeof(s->dec))
+			break;
+		n = (long)mcp_b64_decode(p + off / 3 * 4, clen, s->dec);
 		if (n <= 0)
 			break;
 		if (mcp_both(s, s->dec, (size_t)n, all, true))
