@@ -1085,15 +1085,15 @@ static bool
 mcp_is_b64(const unsigned char *p, size_t len)
 {
 	size_t		 i, pad = 0;
-	unsigned	 bad = 0;
 
 	if (len < 4 || len % 4 != 0)
 		return false;
 	if (p[len - 1] == '=')
 		pad = p[len - 2] == '=' ? 2 : 1;
 	for (i = 0; i < len - pad; i++)
-		bad |= mcp_b64v[p[i]];
-	return (bad & 64) == 0;
+		if (mcp_b64v[p[i]] == 64)
+			return false;
+	return true;
 }
 
 /*
