@@ -400,6 +400,7 @@ struct mcp_alw {
 	unsigned	 ptr;		/* registers (bit 1-8) that point into us */
 	unsigned	 stack[8];	/* register pushed, 0 for anything else */
 	unsigned	 sp;		/* pushes on it, modulo 8 */
+	unsigned	 nz;		/* entries of stack that are not 0 */
 	unsigned	 runb, runn;	/* last inc/dec byte and its repeat count */
 	int		 start;		/* instruction that set the first pointer */
 	int		 ops, writes, odd; /* since start */
@@ -431,11 +432,13 @@ mcp_alnum_step(struct mcp_alw *w, const unsigned char *p, size_t q,
 	if (c >= 0x50 && c <= 0x57 && MI_LEN(e) == 1) {
 		/* push esp, or push of a pointer: what is popped points. */
 		r = (c & 7) + 1;
-		w->stack[w->sp++ % 8] = (r == 5 || (w->ptr & (1u << r))) ?
-		    r : 0;
-	} else if (e & MI_PUSH)
+		r = (r == 5 || (w->ptr & (1u << r))) ? r : 0;
+		w->nz += (r != 0) - (w->stack[w->sp % 8] != 0);
+		w->stack[w->sp++ % 8] = r;
+	} else if (e & MI_PUSH) {
+		w->nz -= w->stack[w->sp % 8] != 0;
 		w->stack[w->sp++ % 8] = 0;
-	else if (c >= 0x58 && c <= 0x5f && MI_LEN(e) == 1) {
+	} else if (c >= 0x58 && c <= 0x5f && MI_LEN(e) == 1) {
 		r = (c & 7) + 1;
 		if (w->sp > 0 && w->stack[--w->sp % 8] != 0)
 			w->ptr |= 1u << r;
@@ -485,9 +488,7 @@ enum {
 static int
 mcp_alw_clean(const struct mcp_alw *w)
 {
-	return w->ptr == 0 && w->start < 0 && w->runn == 0 &&
-	    (w->stack[0] | w->stack[1] | w->stack[2] | w->stack[3] |
-	    w->stack[4] | w->stack[5] | w->stack[6] | w->stack[7]) == 0;
+	return (w->ptr | w->runn | w->nz) == 0 && w->start < 0;
 }
 
 static void
