@@ -361,7 +361,7 @@ protocol pop3 {
             ports = [self.port] + ([self.haproxy_port]
                                    if self.haproxy_port else [])
             for p in ports:
-                self._wait(lambda p=p: self._tcp_ok(p), end, "port %d" % p)
+                self._wait(lambda p=p: mwtest.tcp_listening(p), end, "port %d" % p)
             self._wait(self._unix_ok, end, "auth socket")
         except mwtest.Fail as e:
             tail = self._tail()
@@ -381,29 +381,7 @@ protocol pop3 {
             pass
 
     def _wait(self, pred, end, what):
-        while time.time() < end:
-            if self.proc.poll() is not None:
-                raise mwtest.Fail("dovecot exited with %d" %
-                                  self.proc.returncode)
-            if pred():
-                return
-            time.sleep(0.02)
-        raise mwtest.Fail("timed out waiting for " + what)
-
-    @staticmethod
-    def _tcp_ok(port):
-        # Look for the listening socket rather than connect: a probe
-        # connection would add a "Disconnected ... rip=" line to the log.
-        want = ":%04X" % port
-        try:
-            with open("/proc/net/tcp") as f:
-                for ln in f.readlines()[1:]:
-                    fl = ln.split()
-                    if fl[1] == "0100007F" + want and fl[3] == "0A":
-                        return True
-        except OSError:
-            pass
-        return False
+        mwtest.wait_alive(self.proc, pred, end, what, "dovecot")
 
     def _unix_ok(self):
         # The auth handshake (VERSION .. DONE) proves auth is up, and by

@@ -176,6 +176,34 @@ class Line:
         self.s.close()
 
 
+def tcp_listening(port):
+    """Whether 127.0.0.1:port is in LISTEN state, read from /proc/net/tcp.
+
+    Looking rather than connecting: a probe connection would show in the
+    daemon's log (a "Disconnected ... rip=" line in Dovecot's)."""
+    want = "0100007F:%04X" % port
+    try:
+        with open("/proc/net/tcp") as f:
+            for ln in f.readlines()[1:]:
+                fl = ln.split()
+                if fl[1] == want and fl[3] == "0A":
+                    return True
+    except OSError:
+        pass
+    return False
+
+
+def wait_alive(proc, pred, end, what, name):
+    """Wait until pred() holds, failing at once if proc exits meanwhile."""
+    while time.time() < end:
+        if proc.poll() is not None:
+            raise Fail("%s exited with %d" % (name, proc.returncode))
+        if pred():
+            return
+        time.sleep(0.02)
+    raise Fail("timed out waiting for " + what)
+
+
 def _cleanup():
     for p in _procs:
         try:

@@ -240,7 +240,7 @@ class Postfix:
         try:
             end = time.time() + timeout
             for port in self.listeners:
-                self._wait(lambda p=port: self._tcp_listening(p), end,
+                self._wait(lambda p=port: mwtest.tcp_listening(p), end,
                            "port %d" % port)
         except mwtest.Fail as e:
             tail = self._tail()
@@ -249,27 +249,7 @@ class Postfix:
         return self
 
     def _wait(self, pred, end, what):
-        while time.time() < end:
-            if self.proc.poll() is not None:
-                raise mwtest.Fail("postfix master exited with %d" %
-                                  self.proc.returncode)
-            if pred():
-                return
-            time.sleep(0.02)
-        raise mwtest.Fail("timed out waiting for " + what)
-
-    @staticmethod
-    def _tcp_listening(port):
-        want = "0100007F:%04X" % port
-        try:
-            with open("/proc/net/tcp") as f:
-                for ln in f.readlines()[1:]:
-                    fl = ln.split()
-                    if fl[1] == want and fl[3] == "0A":
-                        return True
-        except OSError:
-            pass
-        return False
+        mwtest.wait_alive(self.proc, pred, end, what, "postfix master")
 
     def pids(self):
         """Every live process of this instance (its process group)."""
@@ -403,7 +383,7 @@ class Milter:
         self.proc = mwtest.spawn([MILTER, "-f", "-c", self.conf],
                                  stdout=self._errf, stderr=self._errf)
         end = time.time() + timeout
-        while not Postfix._tcp_listening(self.port):
+        while not mwtest.tcp_listening(self.port):
             if self.proc.poll() is not None or time.time() > end:
                 raise mwtest.Fail("milter on %d did not start: %s" %
                                   (self.port, self.stderr()))

@@ -12,6 +12,7 @@ import subprocess
 import time
 
 import dovecot
+import mwtest
 from mwtest import ROOT, Line, check, eq, run, scenario
 
 PORT = 21290
@@ -205,7 +206,7 @@ def xclient_trusted_and_stop_clean():
     finally:
         x.stop()
     eq(dovecot.group_pids(master), [], "processes left after stop")
-    check(not dovecot.Dovecot._tcp_ok(XPORT), "port still listening")
+    check(not mwtest.tcp_listening(XPORT), "port still listening")
     t = time.time()
     x.start()
     x.stop()
