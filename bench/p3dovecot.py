@@ -11,13 +11,12 @@ runs until SIGTERM or SIGINT and stops Dovecot.
 """
 import argparse
 import os
-import signal
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 import dovecot  # noqa: E402
+import mwtest  # noqa: E402
 
 
 def message(size, tag):
@@ -46,17 +45,7 @@ def main():
         if u != "big":
             dc.add_message(u, small)
     dc.add_message("big", message(10 * 1024 * 1024, "big"))
-    done = []
-    signal.signal(signal.SIGTERM, lambda *_: done.append(1))
-    signal.signal(signal.SIGINT, lambda *_: done.append(1))
-    dc.start()
-    print("ready %d" % dc.proc.pid, flush=True)
-    try:
-        while not done and dc.proc.poll() is None:
-            time.sleep(0.2)
-    finally:
-        dc.stop()
-    return 0
+    return mwtest.serve(dc)
 
 
 if __name__ == "__main__":

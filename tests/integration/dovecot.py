@@ -127,21 +127,7 @@ def _system_user(names):
     return "nobody"
 
 
-def group_pids(pgid):
-    """Live (non-zombie) processes of process group pgid."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-            fields = st[st.rindex(")") + 2:].split()
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                out.append(int(d))
-        except (OSError, ValueError):
-            pass
-    return out
+group_pids = mwtest.group_pids
 
 
 class Dovecot:
@@ -492,17 +478,7 @@ def _main(argv):
         u, path = m.split(":", 1)
         with open(path, "rb") as f:
             dc.add_message(u, f.read())
-    done = []
-    signal.signal(signal.SIGTERM, lambda *_: done.append(1))
-    signal.signal(signal.SIGINT, lambda *_: done.append(1))
-    dc.start()
-    print("ready %d" % dc.proc.pid, flush=True)
-    try:
-        while not done and dc.proc.poll() is None:
-            time.sleep(0.2)
-    finally:
-        dc.stop()
-    return 0
+    return mwtest.serve(dc)
 
 
 if __name__ == "__main__":

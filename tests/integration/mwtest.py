@@ -204,6 +204,39 @@ def wait_alive(proc, pred, end, what, name):
     raise Fail("timed out waiting for " + what)
 
 
+def group_pids(pgid):
+    """Live (non-zombie) processes of process group pgid."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+            fields = st[st.rindex(")") + 2:].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                out.append(int(d))
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def serve(instance):
+    """Launcher mode of a harness: start instance, print "ready <pid>", run
+    until SIGTERM/SIGINT or until it dies, then stop it."""
+    done = []
+    signal.signal(signal.SIGTERM, lambda *_: done.append(1))
+    signal.signal(signal.SIGINT, lambda *_: done.append(1))
+    instance.start()
+    print("ready %d" % instance.proc.pid, flush=True)
+    try:
+        while not done and instance.proc.poll() is None:
+            time.sleep(0.2)
+    finally:
+        instance.stop()
+    return 0
+
+
 def _cleanup():
     for p in _procs:
         try:

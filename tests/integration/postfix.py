@@ -86,21 +86,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
 
-def group_pids(pgid):
-    """Live (non-zombie) processes of process group pgid."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-            fields = st[st.rindex(")") + 2:].split()
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                out.append(int(d))
-        except (OSError, ValueError):
-            pass
-    return out
+group_pids = mwtest.group_pids
 
 
 class Postfix:
@@ -482,17 +468,7 @@ def _main(argv):
     if a.dir:
         os.makedirs(a.dir, exist_ok=True)
     pf = Postfix(listeners, main, a.tls, a.sasl_path, dir=a.dir)
-    done = []
-    signal.signal(signal.SIGTERM, lambda *_: done.append(1))
-    signal.signal(signal.SIGINT, lambda *_: done.append(1))
-    pf.start()
-    print("ready %d" % pf.proc.pid, flush=True)
-    try:
-        while not done and pf.proc.poll() is None:
-            time.sleep(0.2)
-    finally:
-        pf.stop()
-    return 0
+    return mwtest.serve(pf)
 
 
 if __name__ == "__main__":
