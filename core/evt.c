@@ -33,7 +33,11 @@
 #include "log.h"
 
 #define EVT_QUEUE	256		/* ring slots */
-#define EVT_SYSLOG_MAX	1536		/* octets of one syslog line */
+#define EVT_SYSLOG_MAX	EVT_LINE_MAX	/* octets of one syslog line */
+/* Escaped size of n peer octets: 6 per octet in JSON (\u00XX), 4 in
+ * syslog (\xNN), and room for quotes and the NUL. */
+#define EVT_JSON_ESC(n)	((n) * 6 + 8)
+#define EVT_KV_ESC(n)	((n) * 4 + 8)
 
 struct evt_slot {
 	char		 json[EVT_LINE_MAX];	/* with '\n' */
@@ -207,8 +211,9 @@ evt_format_json(char *buf, size_t sz, long long ts_ms,
     const char *verb, const void *detail, size_t detail_len)
 {
 	const struct reg_prot	*rp = reg_get(id);
-	char			 name[256], ename[512], user[EVT_USER_MAX * 6 + 1];
-	char			 det[EVT_DETAIL_MAX * 6 + 1], ts[32], client[160];
+	char			 name[256], ename[EVT_JSON_ESC(256)];
+	char			 user[EVT_JSON_ESC(EVT_USER_MAX)];
+	char			 det[EVT_JSON_ESC(EVT_DETAIL_MAX)], ts[32], client[160];
 	char			 port[16];
 	struct tm		 tm;
 	time_t			 t = (time_t)(ts_ms / 1000);
@@ -258,9 +263,9 @@ evt_format_syslog(char *buf, size_t sz, const struct evt_session *s,
     const void *detail, size_t detail_len)
 {
 	const struct reg_prot	*rp = reg_get(id);
-	char			 raw[256], name[256 * 4 + 1];
-	char			 user[EVT_USER_MAX * 4 + 3];
-	char			 det[EVT_DETAIL_MAX * 4 + 1];
+	char			 raw[256], name[EVT_KV_ESC(256)];
+	char			 user[EVT_KV_ESC(EVT_USER_MAX)];
+	char			 det[EVT_KV_ESC(EVT_DETAIL_MAX)];
 	int			 n;
 
 	/* The VERB is peer bytes too: escaped like every other value. */

@@ -55,7 +55,9 @@ void	evt_attack(const struct evt_session *, enum prot_id, enum pol_action,
  * or syslog line (without) into buf; return its length or -1 if too small.
  * ts_ms is milliseconds since the epoch.
  */
-#define EVT_LINE_MAX	2048
+/* Longest event line: holds the worst case of peer bytes (every field
+ * escaped at its longest), pinned by check_evt's test_worst_case_fits. */
+#define EVT_LINE_MAX	4096
 int	evt_format_json(char *buf, size_t sz, long long ts_ms,
 	    const struct evt_session *, enum prot_id, enum pol_action,
 	    const char *verb, const void *detail, size_t detail_len);

@@ -206,6 +206,34 @@ def shellcode_with_control_bytes_is_malicious_code():
 
 
 @scenario
+def longest_escaped_event_is_written():
+    """A user name and a detail that are all escaped bytes make the longest
+    event line there is; the proxy writes it and stays up."""
+    port = next_port()
+    h = Hook(port, "127.0.0.1:%d" % DC_PORT,
+             "protection max_line_length { limit = 4096 }\n"
+             "protection non_compliant { action = detect }")
+    try:
+        c = mwtest.Line(port)
+        c.line()
+        c.send(b"USER " + b"\xff" * 1000 + b"\r\n")
+        c.line()
+        c.send(b"PASS " + b"\x01" * 1000 + b"\r\n")
+        c.line()
+        c.close()
+        ev = h.events(2)
+        check(all(e["protection"] == "pop3.non_compliant" for e in ev),
+              "events %r" % [e["protection"] for e in ev])
+        check(len(ev[0]["detail"]) <= 200, "detail cut to 200")
+        check(h.proc.poll() is None, "pop3hook still running")
+        c = mwtest.Line(port)
+        check(c.line().startswith("+OK"), "still serving")
+        c.close()
+    finally:
+        h.stop()
+
+
+@scenario
 def exempt_networks():
     port = next_port()
     h = Hook(port, "127.0.0.1:%d" % DC_PORT,

@@ -310,6 +310,38 @@ START_TEST(test_session)
 }
 END_TEST
 
+/*
+ * The longest line peer bytes can make: a 256-octet user name, a 64-octet
+ * VERB and a detail all of control bytes (6 octets each in JSON) or of
+ * invalid UTF-8.  It must fit: evt_attack() treats a line that does not as
+ * a broken invariant, so a peer able to overflow it could stop a daemon.
+ */
+START_TEST(test_worst_case_fits)
+{
+	static const unsigned char fill[] = { 0x01, 0xff, '"' };
+	struct evt_session	 s;
+	char			 json[EVT_LINE_MAX], sys[EVT_LINE_MAX];
+	char			 peer[5000], verb[65];
+	int			 f, p;
+
+	for (f = 0; f < 3; f++) {
+		example_session(&s);
+		strcpy(s.client, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255");
+		memset(peer, fill[f], sizeof(peer));
+		evt_session_user(&s, peer, sizeof(peer));
+		memset(verb, fill[f], 64);
+		verb[64] = '\0';
+		for (p = 0; p < PROT_COUNT; p++) {
+			ck_assert_int_gt(evt_format_json(json, sizeof(json),
+			    253402300799999LL, &s, p, ACT_PREVENT, verb, peer,
+			    sizeof(peer)), 0);
+			ck_assert_int_gt(evt_format_syslog(sys, sizeof(sys), &s,
+			    p, ACT_PREVENT, verb, peer, sizeof(peer)), 0);
+		}
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -330,6 +362,7 @@ main(void)
 	tcase_add_test(tc, test_writer);
 	tcase_add_test(tc, test_bad_file);
 	tcase_add_test(tc, test_session);
+	tcase_add_test(tc, test_worst_case_fits);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
