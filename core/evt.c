@@ -59,7 +59,8 @@ static struct {
 	struct evt_rate	 rate[PROT_COUNT]; /* per protection */
 	long		 max_rate;	/* max_events_per_second */
 	bool		 use_syslog;	/* log.syslog */
-	int		 fd;		/* json_file, -1 if none */
+	int		 fd;		/* json_file, -1 if never opened */
+	bool		 json_on;	/* fd is the current json_file */
 	char		 path[4096];	/* json_file */
 	bool		 warned;	/* file trouble reported */
 } evt = {
@@ -312,23 +313,39 @@ evt_rate_allow(struct evt_rate *r, long long now_sec, long max)
 	return true;
 }
 
-/* Open (or reopen) the JSON file; trouble is reported once per path. */
+/*
+ * Open (or reopen, for log rotation) the JSON file; trouble is reported
+ * once per path.  The writer may be writing to the descriptor outside the
+ * lock, so it is never closed or reused here: a new file is dup3()ed onto
+ * the same number, and a log switched off keeps it open, unused.
+ */
 static void
 evt_open_file(void)
 {
-	int	 fd = -1;
+	int	 fd;
 
-	if (evt.path[0] != '\0') {
-		fd = open(evt.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-		    O_NONBLOCK, 0640);
-		if (fd == -1 && !evt.warned) {
+	evt.json_on = false;
+	if (evt.path[0] == '\0')
+		return;
+	fd = open(evt.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NONBLOCK, 0640);
+	if (fd == -1) {
+		if (!evt.warned)
 			log_warn("cannot open event log %s", evt.path);
-			evt.warned = true;
-		}
+		evt.warned = true;
+		return;
 	}
-	if (evt.fd != -1)
-		close(evt.fd);
-	evt.fd = fd;
+	if (evt.fd == -1)
+		evt.fd = fd;
+	else {
+		if (dup3(fd, evt.fd, O_CLOEXEC) == -1) {
+			log_warn("cannot reopen event log %s", evt.path);
+			close(fd);
+			return;
+		}
+		close(fd);
+	}
+	evt.json_on = true;
 }
 
 /* Write one line to the JSON file; a failure is reported once. */
@@ -387,9 +404,10 @@ evt_writer_cb(void *arg)
 {
 	static char		 sum[PROT_COUNT][EVT_LINE_MAX];
 	static char		 sumsys[PROT_COUNT][EVT_SYSLOG_MAX];
-	static struct evt_slot	 slot;
+	const struct evt_slot	*slot;
 	struct timespec		 until;
 	unsigned long		 lost;
+	time_t			 now, summarised = 0;
 	int			 nsum, i, fd;
 	bool			 sys;
 
@@ -403,27 +421,31 @@ evt_writer_cb(void *arg)
 			    &until) == ETIMEDOUT)
 				break;
 		}
-		evt_summaries_locked(sum, sumsys, &nsum);
+		/* Summaries once a second, not once an event. */
+		nsum = 0;
+		if ((now = time(NULL)) != summarised || evt.stopping) {
+			evt_summaries_locked(sum, sumsys, &nsum);
+			summarised = now;
+		}
 		lost = evt.lost;
 		evt.lost = 0;
-		fd = evt.fd;
+		fd = evt.json_on ? evt.fd : -1;
 		sys = evt.use_syslog;
-		if (evt.count > 0) {
-			slot = evt.ring[evt.head];
-			evt.head = (evt.head + 1) % EVT_QUEUE;
-			evt.count--;
-		} else
-			slot.json_len = 0;
-		if (evt.stopping && evt.count == 0 && slot.json_len == 0 &&
-		    nsum == 0)
+		/*
+		 * The slot at the head stays counted while it is written out,
+		 * so producers, who append behind it, never overwrite it: it
+		 * is read in place, not copied under the lock.
+		 */
+		slot = evt.count > 0 ? &evt.ring[evt.head] : NULL;
+		if (evt.stopping && slot == NULL && nsum == 0)
 			break;
 		pthread_mutex_unlock(&evt.lock);
 
 		/* Slow work, outside the lock. */
-		if (slot.json_len > 0) {
-			evt_write_json(fd, slot.json, slot.json_len);
+		if (slot != NULL) {
+			evt_write_json(fd, slot->json, slot->json_len);
 			if (sys)
-				syslog(LOG_WARNING, "%s", slot.sys);
+				syslog(LOG_WARNING, "%s", slot->sys);
 		}
 		for (i = 0; i < nsum; i++) {
 			evt_write_json(fd, sum[i], strlen(sum[i]));
@@ -433,6 +455,10 @@ evt_writer_cb(void *arg)
 		if (lost > 0)
 			log_warnx("event queue full: %lu events lost", lost);
 		pthread_mutex_lock(&evt.lock);
+		if (slot != NULL) {
+			evt.head = (evt.head + 1) % EVT_QUEUE;
+			evt.count--;
+		}
 	}
 	pthread_mutex_unlock(&evt.lock);
 	return NULL;
@@ -491,6 +517,7 @@ evt_shutdown(void)
 	if (evt.fd != -1)
 		close(evt.fd);
 	evt.fd = -1;
+	evt.json_on = false;
 	evt.writer_pid = 0;
 	evt.stopping = false;
 	pthread_mutex_unlock(&evt.lock);

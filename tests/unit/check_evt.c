@@ -268,6 +268,40 @@ START_TEST(test_writer)
 }
 END_TEST
 
+/* A reload reopens the file (log rotation); switching the log off stops
+ * writing; events before and after land where they belong. */
+START_TEST(test_reopen)
+{
+	char			 path[] = "/tmp/check_evt_rot.XXXXXX";
+	char			 rotated[64];
+	struct pol_log		 cfg = { false, 0, path, 100 };
+	struct evt_session	 s;
+	int			 fd = mkstemp(path);
+
+	ck_assert_int_ne(fd, -1);
+	close(fd);
+	snprintf(rotated, sizeof(rotated), "%s.1", path);
+	example_session(&s);
+	evt_init(&cfg, "check_evt");
+	evt_attack(&s, PROT_P3_STARTTLS, ACT_PREVENT, NULL, "one", 3);
+	usleep(300000);
+	ck_assert_int_eq(rename(path, rotated), 0);
+	evt_reconfigure(&cfg);
+	evt_attack(&s, PROT_P3_STARTTLS, ACT_PREVENT, NULL, "two", 3);
+	usleep(300000);
+	cfg.json_file = "";
+	evt_reconfigure(&cfg);
+	evt_attack(&s, PROT_P3_STARTTLS, ACT_PREVENT, NULL, "three", 5);
+	evt_shutdown();
+	ck_assert_int_eq(count_lines(rotated, "\"detail\":\"one\""), 1);
+	ck_assert_int_eq(count_lines(rotated, "\"event\""), 1);
+	ck_assert_int_eq(count_lines(path, "\"detail\":\"two\""), 1);
+	ck_assert_int_eq(count_lines(path, "\"event\""), 1);
+	unlink(path);
+	unlink(rotated);
+}
+END_TEST
+
 /* A missing directory or an unwritable file: no crash, events dropped. */
 START_TEST(test_bad_file)
 {
@@ -360,6 +394,7 @@ main(void)
 	tcase_add_test(tc, test_detail_cut_in_line);
 	tcase_add_test(tc, test_rate);
 	tcase_add_test(tc, test_writer);
+	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_bad_file);
 	tcase_add_test(tc, test_session);
 	tcase_add_test(tc, test_worst_case_fits);
