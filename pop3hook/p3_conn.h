@@ -56,6 +56,8 @@ struct p3_worker {
 	struct p3_pool	 cpool;		/* client input buffers */
 	struct p3_pool	 spool;		/* server input buffers */
 	struct p3_pool	 bpool;		/* server input buffers of bodies */
+	unsigned	 nbulk;		/* bulk buffers sessions hold */
+	bool		 bulk_short;	/* ran out of them (logged once) */
 	struct p3_pool	 sesspool;	/* session structs */
 	uint64_t	 sid_state;	/* session id generator (splitmix64) */
 };

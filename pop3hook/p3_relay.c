@@ -76,6 +76,7 @@ struct p3_session {
 	bool		 b_failed;	/* backend unusable before login */
 	bool		 lowat;		/* backend SO_RCVLOWAT raised */
 	bool		 lowat_stalled;	/* it stalled once: not again */
+	bool		 bulk_denied;	/* the worker's bulk buffers ran out */
 };
 
 static void	p3_client_cb(struct ev_loop *, ev_io *, int);
@@ -192,16 +193,31 @@ p3_timer_rearm(struct p3_session *s)
  * Take a buffer for the backend's bytes: a large one while a multi-line
  * body or a raw relay runs (fewer, larger reads and writes), else a small
  * one; both come back to the worker's pools as soon as they are empty.
+ * A worker lends at most P3_BULK_MAX large ones at a time; past that,
+ * bodies go through small ones (slower, never unbounded).
  */
 static int
 p3_sin_get(struct p3_session *s, bool bulk)
 {
-	struct p3_pool	*pool = bulk ? &s->wk->bpool : &s->wk->spool;
-	uint32_t	 size = bulk ? P3_SIN_BULK : P3_SIN_SIZE;
+	struct p3_pool	*pool;
+	uint32_t	 size;
 
+	s->bulk_denied = bulk && s->wk->nbulk >= P3_BULK_MAX;
+	if (s->bulk_denied) {
+		if (!s->wk->bulk_short)
+			log_info("worker %u: %d body buffers in use; more "
+			    "bodies go through small ones", s->wk->id,
+			    P3_BULK_MAX);
+		s->wk->bulk_short = true;
+		bulk = false;
+	}
+	pool = bulk ? &s->wk->bpool : &s->wk->spool;
+	size = bulk ? P3_SIN_BULK : P3_SIN_SIZE;
 	if ((s->sin = p3_pool_get(pool, size)) == NULL)
 		return -1;
 	s->scap = size;
+	if (bulk)
+		s->wk->nbulk++;
 	return 0;
 }
 
@@ -209,9 +225,11 @@ p3_sin_get(struct p3_session *s, bool bulk)
 static void
 p3_sin_put(struct p3_session *s)
 {
-	if (s->scap == P3_SIN_BULK)
+	if (s->scap == P3_SIN_BULK) {
 		p3_pool_put(&s->wk->bpool, s->sin, P3_SIN_BULK);
-	else
+		if (--s->wk->nbulk == 0)
+			s->wk->bulk_short = false;
+	} else
 		p3_pool_put(&s->wk->spool, s->sin, P3_SIN_SIZE);
 	s->sin = NULL;
 	s->scap = 0;
@@ -593,8 +611,8 @@ p3_lowat(struct p3_session *s)
 	bool	 want;
 	int	 v;
 
-	want = !s->finishing && !s->lowat_stalled && s->bfd >= 0 &&
-	    !s->b_eof && s->st.srv_mode == P3_SRV_BODY &&
+	want = !s->finishing && !s->lowat_stalled && !s->bulk_denied &&
+	    s->bfd >= 0 && !s->b_eof && s->st.srv_mode == P3_SRV_BODY &&
 	    s->st.body_left >= P3_LOWAT;
 	if (want == s->lowat)
 		return;

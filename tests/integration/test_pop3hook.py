@@ -23,7 +23,7 @@ DC_PORT = 21100
 DC_HAPROXY = 21101
 HOOK = os.path.join(mwtest.BIN, "mailwarden-pop3hook")
 USERS = {"alice": "secret", "unone": "pw1", "uv1": "pw2", "uv2": "pw3",
-         "uxc": "pw4"}
+         "uxc": "pw4", "bulk": "pw5"}
 dc = None
 BIG = None
 
@@ -31,14 +31,15 @@ BIG = None
 class Hook:
     """A running pop3hook with its own configuration and JSON event log."""
 
-    def __init__(self, port, backend, pop3="", top=""):
+    def __init__(self, port, backend, pop3="", top="", cpus=None):
         self.port = port
         self.dir = mwtest.tmpdir("mwp3-")
         self.events_path = os.path.join(self.dir, "events.json")
         self.conf = os.path.join(self.dir, "mailwarden.conf")
         self.write(backend, pop3, top)
         self.errf = open(os.path.join(self.dir, "stderr"), "wb")
-        self.proc = mwtest.spawn([HOOK, "-f", "-c", self.conf],
+        pin = ["taskset", "-c", cpus] if cpus else []
+        self.proc = mwtest.spawn(pin + [HOOK, "-f", "-c", self.conf],
                                  stderr=self.errf)
         mwtest.wait_port(port)
 
@@ -103,8 +104,12 @@ def setup():
     BIG = ("Subject: big\r\n\r\n" + "\r\n".join(lines) + "\r\n").encode()
     dc.add_message("alice", b"Subject: small\r\n\r\nhello\r\n")
     dc.add_message("alice", BIG)
+    # 4 MB: more than the kernel's socket buffers hold for a slow client.
+    dc.add_message("bulk", b"Subject: bulk\r\n\r\n" +
+                   b"".join(b"bulk line %07d %s\r\n" % (i, b"y" * 40)
+                            for i in range(70000)))
     for u in USERS:
-        if u != "alice":
+        if u not in ("alice", "bulk"):
             dc.add_message(u, b"Subject: x\r\n\r\nx\r\n")
     dc.start()
 
@@ -257,6 +262,64 @@ def retr_large_byte_for_byte():
                                  for ln in body.split(b"\r\n"))
         eq(unstuffed, BIG, "message after undoing dot-stuffing")
     finally:
+        h.stop()
+
+
+def retr_into(c, size, send=True):
+    """RETR 1 of a size-octet message, raw, read into one buffer."""
+    if send:
+        c.s.sendall(b"RETR 1\r\n")
+    buf = bytearray(size + 4096)
+    n = 0
+    view = memoryview(buf)
+    while not buf[:n].endswith(b"\r\n.\r\n"):
+        check(n < len(buf), "response larger than the message")
+        k = c.s.recv_into(view[n:])
+        if k == 0:
+            raise mwtest.Fail("EOF inside RETR")
+        n += k
+    return bytes(buf[:n])
+
+
+@scenario
+def retr_large_past_body_buffers():
+    """More slow large RETRs at once than a worker lends body buffers
+    (32): the rest go through small buffers, logged once, and every
+    client still gets the message byte for byte."""
+    h = Hook(21121, "127.0.0.1:%d" % DC_PORT, cpus="0")
+    cs = []
+    try:
+        c = mwtest.Line(DC_PORT)
+        login(c, "bulk", USERS["bulk"])
+        direct = retr_into(c, 5 << 20)
+        c.close()
+        for _ in range(40):
+            c = mwtest.Line.__new__(mwtest.Line)
+            c.s = socket.socket()
+            # A small window keeps each body waiting in pop3hook.
+            c.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+            c.s.settimeout(10)
+            c.s.connect(("127.0.0.1", 21121))
+            c.buf = b""
+            login(c, "bulk", USERS["bulk"])
+            cs.append(c)
+        for c in cs:
+            c.s.sendall(b"RETR 1\r\n")
+        errf = os.path.join(h.dir, "stderr")
+        mwtest.wait_for(lambda: b"32 body buffers in use" in
+                        open(errf, "rb").read(), 10, "the log of the limit")
+        for i, c in enumerate(cs):
+            c.s.setblocking(True)
+            c.s.settimeout(10)
+            got = retr_into(c, 5 << 20, send=False)
+            eq(len(got), len(direct), "client %d's RETR length" % i)
+            eq(got == direct, True, "client %d's RETR equals direct" % i)
+            eq(c.cmd("QUIT")[:3], "+OK", "QUIT")
+        log = open(errf, "rb").read()
+        eq(log.count(b"body buffers in use"), 1, "logged once")
+    finally:
+        for c in cs:
+            c.close()
         h.stop()
 
 
