@@ -427,20 +427,39 @@ mcp_decode_live(struct mcp_slot *s, int mode, const unsigned char *p,
 }
 
 /*
+ * Trailing bytes the fill probes with: ModRM bytes of every mod, and the
+ * immediates a summary tells apart: 0x80 and 0x2e (int: a system call),
+ * 0x0a (aam, aad: no operand), small and large steps.
+ */
+static const unsigned char mcp_fills[] = { 0x00, 0xff, 0x25, 0x90, 0x41,
+    0x80, 0x2e, 0x0a };
+
+/* Whether a byte leads a VEX, EVEX or XOP form in some mode. */
+static bool
+mcp_is_lead(unsigned c)
+{
+	return c == 0xc4 || c == 0xc5 || c == 0x62 || c == 0x8f;
+}
+
+/*
  * Fill a cache entry by decoding its first bytes with varied continuations.
  * An instruction no longer than those bytes is all there: one probe tells.
+ * A form that every probe finds invalid may be valid with some other byte
+ * after it: behind a VEX, EVEX or XOP lead the opcode comes bytes later
+ * (MI_UNDET: capstone is asked); behind 0f the ModRM or third opcode byte
+ * that follows decides, and every value of it is tried.
  */
 static uint32_t
 mcp_cache_fill(struct mcp_slot *s, int mode, const unsigned char *pre,
     size_t npre)
 {
-	static const unsigned char fill[] = { 0x00, 0xff, 0x25, 0x90, 0x41 };
 	unsigned char	 probe[16];
 	uint32_t	 e = 0, v;
 	size_t		 k;
+	unsigned	 b;
 
-	for (k = 0; k < sizeof(fill); k++) {
-		memset(probe, fill[k], sizeof(probe));
+	for (k = 0; k < sizeof(mcp_fills); k++) {
+		memset(probe, mcp_fills[k], sizeof(probe));
 		memcpy(probe, pre, npre);
 		v = mcp_decode_live(s, mode, probe, sizeof(probe));
 		if (k > 0 && v != e)
@@ -449,64 +468,106 @@ mcp_cache_fill(struct mcp_slot *s, int mode, const unsigned char *pre,
 		if (MI_KIND(e) != MCP_K_INVALID && MI_LEN(e) <= npre)
 			break;
 	}
+	if (MI_KIND(e) != MCP_K_INVALID)
+		return e | MI_FILLED;
+	for (k = 0; k < npre; k++)
+		if (mcp_is_lead(pre[k]))
+			return MI_FILLED | MI_UNDET;
+	if (pre[0] == 0x0f || (npre > 1 && pre[1] == 0x0f))
+		for (k = 0; k < 2; k++)
+			for (b = 0; b < 256; b++) {
+				memset(probe, k == 0 ? 0x00 : 0xff,
+				    sizeof(probe));
+				memcpy(probe, pre, npre);
+				probe[npre] = (unsigned char)b;
+				v = mcp_decode_live(s, mode, probe,
+				    sizeof(probe));
+				if (MI_KIND(v) != MCP_K_INVALID)
+					return MI_FILLED | MI_UNDET;
+			}
 	return e | MI_FILLED;
 }
 
 /*
  * Add, sub and lea summaries differ by MI_STEP alone, which the trailing
  * immediate or displacement decides (mcp_small_step()): such an entry
- * keeps the rest, MI_STEPV and the value's size in the MI_RELSZ field.
- * Size by the opcode (80, 83: imm8; 81: imm32) and, for lea, the ModRM
- * mod (1: disp8; 0 and 2: disp32).  Checked on every probe the fill
- * makes; MI_UNDET if any disagrees.
+ * keeps the rest, MI_STEPV and how to read the value in the MI_RELSZ
+ * field (MCP_SV_*).  By the opcode: 83 a sign-extended imm8; 80 and 82
+ * an imm8 and 81, 05 and 2d an imm32, which capstone gives unsigned for
+ * byte and 32-bit registers; for lea by the ModRM mod (1: disp8; 0 and 2:
+ * disp32), signed.  Checked on every probe the fill makes, the value read
+ * from the probe; MI_UNDET if any disagrees.
  */
+#define MCP_SV_S8	1	/* signed imm8 or disp8 */
+#define MCP_SV_U8	3	/* unsigned imm8 */
+#define MCP_SV_S32	4	/* signed disp32 */
+#define MCP_SV_U32	5	/* unsigned imm32 */
+
+/* The value an MI_STEPV entry of how (MCP_SV_*) reads at the end of len
+ * bytes at p. */
+static inline long
+mcp_stepv_val(const unsigned char *p, unsigned len, unsigned how)
+{
+	const unsigned char	*q;
+	uint32_t		 u;
+
+	if (how == MCP_SV_S8 || how == MCP_SV_U8) {
+		q = p + len - 1;
+		return how == MCP_SV_S8 ? (long)(int8_t)q[0] : (long)q[0];
+	}
+	q = p + len - 4;
+	u = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 |
+	    (uint32_t)q[3] << 24;
+	return how == MCP_SV_S32 ? (long)(int32_t)u : (long)u;
+}
+
 static uint32_t
 mcp_cache_stepv(struct mcp_slot *s, int mode, const unsigned char *pre,
     size_t npre)
 {
 	static const unsigned char fill[] = { 0x00, 0xff, 0x25, 0x90, 0x41,
-	    0x10, 0xf0, 0x11, 0xef };
+	    0x10, 0xf0, 0x11, 0xef, 0x80, 0x2e, 0x0a };
 	unsigned char	 probe[16];
-	unsigned	 sz, b0 = pre[0], mod = pre[1] >> 6;
+	unsigned	 how, b0 = pre[0], mod = pre[1] >> 6;
 	uint32_t	 e = 0, v;
 	long		 val;
 	size_t		 k;
 
-	if (b0 == 0x80 || b0 == 0x83)
-		sz = 1;
-	else if (b0 == 0x81)
-		sz = 4;
+	if (b0 == 0x83)
+		how = MCP_SV_S8;
+	else if (b0 == 0x80 || b0 == 0x82)
+		how = MCP_SV_U8;
+	else if (b0 == 0x81 || b0 == 0x05 || b0 == 0x2d)
+		how = MCP_SV_U32;
 	else if (b0 == 0x8d && mod != 3)
-		sz = mod == 1 ? 1 : 4;
+		how = mod == 1 ? MCP_SV_S8 : MCP_SV_S32;
 	else
 		return MI_FILLED | MI_UNDET;
 	for (k = 0; k < sizeof(fill); k++) {
 		memset(probe, fill[k], sizeof(probe));
 		memcpy(probe, pre, npre);
 		v = mcp_decode_live(s, mode, probe, sizeof(probe));
-		val = sz == 1 ? (int8_t)fill[k] :
-		    (int32_t)(fill[k] * 0x01010101u);
 		if (MI_KIND(v) == MCP_K_INVALID || MI_RELSZ(v) != 0 ||
-		    MI_LEN(v) <= npre ||
-		    ((v & MI_STEP) != 0) != (val >= -16 && val <= 16))
+		    MI_LEN(v) <= npre || MI_LEN(v) < (how == MCP_SV_S8 ||
+		    how == MCP_SV_U8 ? 1u : 4u) + 1)
+			return MI_FILLED | MI_UNDET;
+		val = mcp_stepv_val(probe, MI_LEN(v), how);
+		if (((v & MI_STEP) != 0) != (val >= -16 && val <= 16))
 			return MI_FILLED | MI_UNDET;
 		v &= ~MI_STEP;
 		if (k > 0 && v != e)
 			return MI_FILLED | MI_UNDET;
 		e = v;
 	}
-	return e | MI_STEPV | MI_MK(0, 0, sz) | MI_FILLED;
+	return e | MI_STEPV | MI_MK(0, 0, how) | MI_FILLED;
 }
 
 /* The summary of an MI_STEPV entry for the bytes at p. */
 static inline uint32_t
 mcp_stepv(const unsigned char *p, uint32_t e)
 {
-	const unsigned char	*q = p + MI_LEN(e) - MI_RELSZ(e);
-	long			 v;
+	long	 v = mcp_stepv_val(p, MI_LEN(e), MI_RELSZ(e));
 
-	v = MI_RELSZ(e) == 1 ? (int8_t)q[0] : (int32_t)((uint32_t)q[0] |
-	    (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24);
 	e &= ~(MI_STEPV | MI_MK(0, 0, 7));
 	return v >= -16 && v <= 16 ? e | MI_STEP : e;
 }
@@ -716,10 +777,12 @@ static const unsigned char mcp_op64[256] = {
  * MI_UNDET when capstone must be asked: another prefix, 0f escapes, VEX,
  * EVEX and XOP forms, "add [mem], al" (odd by its first byte), REX.W
  * where it changes a length or the mnemonic (mov imm64, string, sign
- * extension and stack instructions), a base of esp or ebp that REX.B
- * turns into r12 or r13 (memory writes count then), REX.X on a SIB
- * without index, byte registers 4-7, xchg, segment moves, and a written
- * register that both extended fields could name.  check_mcp compares
+ * extension and stack instructions) or a step (add and sub of a register
+ * and an imm32: sign-extended, where a 32-bit register's is not), a base
+ * of esp or ebp that REX.B turns into r12 or r13 (memory writes count
+ * then), REX.X on a SIB without index, byte registers 4-7, xchg,
+ * segment moves, and a written register that both extended fields could
+ * name (a prefix behind the REX: mcp_derive_two()).  check_mcp compares
  * every REX, opcode and ModRM (and SIB class) with capstone.
  */
 static uint32_t
@@ -736,6 +799,7 @@ mcp_derive_rex(const unsigned char *p, uint32_t in)
 	    (c >= 0x6c && c <= 0x6f) || (c >= 0xc8 && c <= 0xcf))
 		return MI_UNDET;
 	if ((r & 8) && (c == 0x63 || (c >= 0xb8 && c <= 0xbf) ||
+	    c == 0x05 || c == 0x2d || (c == 0x81 && (m >> 6) == 3) ||
 	    (c >= 0x50 && c <= 0x5f) || c == 0xc2 || c == 0xc3 ||
 	    c == 0xe8 || c == 0xe9 || c == 0xff))
 		return MI_UNDET;
@@ -841,6 +905,51 @@ mcp_derive_pfx(int mode, const unsigned char *p, uint32_t in)
 	return in;
 }
 
+/*
+ * A prefix followed by another prefix: pairs that capstone decodes as the
+ * instruction after the first prefix, one byte longer (a GetPC candidate
+ * only as a call or an fnstenv), found by comparing every pair with
+ * capstone over every opcode and ModRM after it.  Segment prefixes
+ * before a segment or address-size prefix, fs and gs before operand-size
+ * and lock, the same prefix twice, repeat before address-size; in x86-64
+ * a REX before operand-size, address-size or itself, and before another
+ * REX, which then stands behind a byte that is not its own (odd,
+ * mcp_flags()), unless a prefix follows.  MI_UNDET for any other pair.
+ * check_mcp compares every prefix, opcode and ModRM with capstone.
+ */
+static uint32_t
+mcp_derive_two(int mode, const unsigned char *p, uint32_t in)
+{
+	unsigned	 a = p[0], b = p[1];
+	bool		 sa, sb, odd = false;
+
+	sa = a == 0x26 || a == 0x2e || a == 0x36 || a == 0x3e || a == 0x64 ||
+	    a == 0x65;
+	sb = b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 ||
+	    b == 0x65;
+	if ((sa && (sb || b == 0x67)) ||
+	    ((a == 0x64 || a == 0x65) && (b == 0x66 || b == 0xf0)) ||
+	    (a == b && (a == 0x66 || a == 0x67 || a == 0xf0)) ||
+	    ((a == 0xf2 || a == 0xf3) && b == 0x67))
+		;
+	else if (mode == MCP_X86_64 && (a & 0xf0) == 0x40 &&
+	    (b == 0x66 || b == 0x67 || b == a))
+		;
+	else if (mode == MCP_X86_64 && (a & 0xf0) == 0x40 &&
+	    (b & 0xf0) == 0x40 && !mcp_is_prefix(mode, p[2]))
+		odd = true;
+	else
+		return MI_UNDET;
+	if (MI_KIND(in) == MCP_K_INVALID || MI_LEN(in) >= 15)
+		return MI_MK(1, MCP_K_INVALID, 0);
+	in = (in & ~0xfu) | (MI_LEN(in) + 1);
+	if (MI_KIND(in) != MCP_K_CALL && !(in & MI_FNSTENV))
+		in &= ~MI_GPC;
+	if (odd)
+		in &= ~(MI_COMMON | MI_SLED | MI_POP);
+	return in;
+}
+
 /* The summary at p from the cache, deriving or asking capstone if need be;
  * s->inf after p is filled. */
 static inline __attribute__((always_inline)) uint32_t
@@ -852,7 +961,9 @@ mcp_decode_at(struct mcp_slot *s, int mode, const unsigned char *p,
 	e = c[(unsigned)p[0] << 8 | p[1]];
 	if (e & MI_SIB)
 		e = mcp_sib[mode][e & 0xffffu][MCP_SIBCOL(p[2])];
-	if (e & MI_UNDET) {
+	if ((e & MI_UNDET) && mcp_is_prefix(mode, p[1]))
+		e = mcp_derive_two(mode, p, next);
+	else if (e & MI_UNDET) {
 		switch (p[0]) {
 		case 0x26: case 0x2e: case 0x36: case 0x3e:
 		case 0x64: case 0x65:
