@@ -85,15 +85,15 @@ struct mcp_slot {
 	csh		 cs[MCP_NMODES];	/* capstone, detail on */
 	cs_insn		*insn[MCP_NMODES];	/* preallocated instruction */
 	uint32_t	 inf[MCP_WIN];		/* summary per offset */
-	uint16_t	 ex[MCP_WIN];		/* sled exit offset per offset */
+	uint16_t	 ex[MCP_WIN + 1];	/* sled exit offset per offset */
 	uint16_t	 nx[MCP_WIN];		/* next on the path, or MCP_NONE */
-	uint32_t	 ch[MCP_WIN];		/* common chain: its length, the
+	uint32_t	 ch[MCP_WIN + 1];	/* common chain: its length, the
 						 * binary instructions in it
 						 * (MCP_CH_NP) and whether it
 						 * ends in a system call */
 	uint16_t	 npre[MCP_WIN + 1];	/* non-text bytes before */
 	uint16_t	 dq[MCP_WIN];		/* sled sliding-minimum deque */
-	uint16_t	 pc[MCP_WIN];		/* printable chain length */
+	uint16_t	 pc[MCP_WIN + 1];	/* printable chain length */
 	uint8_t		 seen[MCP_WIN];		/* walked by the printable test */
 	uint8_t		 ak[MCP_WIN];		/* what a clean walk from here
 						 * came to (mcp_alnum) */

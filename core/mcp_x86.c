@@ -119,90 +119,87 @@ mcp_chains(struct mcp_slot *s, const unsigned char *p, size_t n,
     struct mcp_feat *f, int want_pc, int want_cc, int want_cand, int want_sled,
     size_t floor)
 {
-	size_t		 i, run = 0;
-	uint32_t	 e;
-	long		 q, t;
-	unsigned	 k, bin, cc, np, len, ng = 0, nl = 0, nr = 0;
-	uint32_t	 ch;
+	size_t		 i, q, run = 0, stop, back, bad, valid;
+	uint32_t	 e, ch;
+	long		 t;
+	unsigned	 k, len, bin, cc, np, rep, pq, ng = 0, nl = 0, nr = 0;
+	int		 chain = f->chain, syschain = f->syschain;
 
+	/*
+	 * Masks rather than branches where random bytes make the outcome a
+	 * coin toss (the flags, the kinds, the text map); no successor is
+	 * offset n, whose entries read as the end of every chain.
+	 */
+	s->ex[n] = (uint16_t)n;
+	s->ch[n] = 0;
+	s->pc[n] = 0;
 	for (i = n; i-- > 0;) {
 		e = s->inf[i];
 		k = MI_KIND(e);
 		len = MI_LEN(e);
-		t = 0;
-		q = -1;
-		if (k == MCP_K_NORMAL || k == MCP_K_JCC) {
-			q = (long)(i + len);
-			if (k == MCP_K_JCC)
-				t = mcp_target(p, i, e);
-		} else if (k == MCP_K_JMP || k == MCP_K_CALL) {
+		/* Normal instructions and conditional branches fall through;
+		 * only branches have a relative displacement (MI_RELSZ). */
+		q = (0x22u >> k) & 1 ? i + len : n;
+		back = 0;
+		if (MI_RELSZ(e) != 0) {
 			t = mcp_target(p, i, e);
-			q = t > (long)i ? t : -1;
+			if (k == MCP_K_JMP || k == MCP_K_CALL)
+				q = t > (long)i && t < (long)n ? (size_t)t : n;
+			back = k != MCP_K_CALL && t <= (long)i;
+			/* What the loop test starts from. */
+			if (want_cand && !(e & MI_GPC) && k != MCP_K_CALL &&
+			    (e & MI_COMMON) && t >= 0 && t < (long)i &&
+			    (long)i - t <= MCP_LOOP_SPAN)
+				s->lc[nl++] = (uint16_t)i;
 		}
-		if (q >= (long)n)
-			q = -1;
-		s->nx[i] = q < 0 ? MCP_NONE : (uint16_t)q;
+		s->nx[i] = q == n ? MCP_NONE : (uint16_t)q;
 		/* Sleds: where execution from i stops being sled. */
-		if (!want_sled)
-			;
-		else if (!(e & MI_SLED) || (k == MCP_K_JMP && t <= (long)i) ||
-		    (k == MCP_K_JCC && t <= (long)i)) {
-			s->ex[i] = (uint16_t)i;
+		if (want_sled) {
+			stop = (((e >> 11) & 1) ^ 1) | back;
 			/* A sled lies within a run of offsets that are sled
 			 * instructions: keep the runs long enough to matter. */
-			if (run >= floor) {
+			if ((run & (0 - stop)) >= floor) {
 				s->rs[nr++] = (uint16_t)(i + 1);
 				s->rs[nr++] = (uint16_t)(i + 1 + run);
 			}
-			run = 0;
-		} else {
-			s->ex[i] = q < 0 ? (uint16_t)n : s->ex[q];
-			run++;
+			s->ex[i] = (uint16_t)((i & (0 - stop)) |
+			    (s->ex[q] & (stop - 1)));
+			run = (run + 1) & (stop - 1);
 		}
-		/* What the GetPC and loop tests start from. */
-		if (!want_cand)
-			;
-		else if (e & MI_GPC)
+		/* What the GetPC test starts from. */
+		if (want_cand && (e & MI_GPC))
 			s->gc[ng++] = (uint16_t)i;
-		else if ((k == MCP_K_JCC || k == MCP_K_JMP) &&
-		    (e & MI_COMMON) && t >= 0 && t < (long)i &&
-		    (long)i - t <= MCP_LOOP_SPAN)
-			s->lc[nl++] = (uint16_t)i;
+		bin = s->npre[i + len] != s->npre[i];
 		/* Printable chains: valid instructions of printable bytes. */
 		if (want_pc) {
-			if (k == MCP_K_INVALID || k == MCP_K_STOP ||
-			    s->npre[i + len] != s->npre[i])
-				s->pc[i] = 0;
-			else
-				s->pc[i] = (uint16_t)(1 + (q >= 0 &&
-				    s->pc[q] < MCP_WIN - 1 ? s->pc[q] : 0));
+			bad = ((0x05u >> k) & 1) | bin;
+			pq = s->pc[q];
+			pq = pq < MCP_WIN - 1 ? pq : 0;
+			s->pc[i] = (uint16_t)((1 + pq) & (bad - 1));
 		}
 		if (!want_cc)
 			continue;
-		/* Common chains (APE): the vocabulary of real code. */
-		if (!(e & MI_COMMON) || k == MCP_K_INVALID || k == MCP_K_STOP) {
-			s->ch[i] = 0;
-			continue;
-		}
-		/* Repeats and stores through unset registers are what data
+		/* Common chains (APE): the vocabulary of real code.
+		 * Repeats and stores through unset registers are what data
 		 * decodes to; they continue a chain but do not lengthen it. */
-		bin = s->npre[i + len] != s->npre[i] && !s->rep[i];
-		ch = (uint32_t)(!s->rep[i] && !(e & MI_WMEM)) +
-		    (bin ? MCP_CH_NP : 0);
-		if (q >= 0)
-			ch += s->ch[q];
-		else if (k == MCP_K_SYS)
-			ch |= MCP_CH_SYS;
+		rep = s->rep[i];
+		valid = ((e >> 10) & 1) & (((0x05u >> k) & 1) ^ 1);
+		ch = ((rep ^ 1) & ((e >> 26) ^ 1) & 1) +
+		    ((bin & (rep ^ 1)) << 16) + s->ch[q] +
+		    ((uint32_t)(k == MCP_K_SYS) << 31);
+		ch &= (uint32_t)(0 - valid);
 		s->ch[i] = ch;
 		cc = ch & 0xffffu;
 		np = (ch >> 16) & 0x7fffu;
-		if (np * 2 >= cc && (int)cc > f->chain)
-			f->chain = (int)cc;
+		if (np * 2 >= cc && (int)cc > chain)
+			chain = (int)cc;
 		/* A system call is binary (cd 80, 0f 05): the chain before it
 		 * may be printable (push "//sh", push "/bin"). */
-		if ((ch & MCP_CH_SYS) && np >= 2 && (int)cc > f->syschain)
-			f->syschain = (int)cc;
+		if ((ch & MCP_CH_SYS) && np >= 2 && (int)cc > syschain)
+			syschain = (int)cc;
 	}
+	f->chain = chain;
+	f->syschain = syschain;
 	if (want_sled && run >= floor) {
 		s->rs[nr++] = 0;
 		s->rs[nr++] = (uint16_t)run;
