@@ -77,6 +77,7 @@ struct p3_session {
 	bool		 lowat;		/* backend SO_RCVLOWAT raised */
 	bool		 lowat_stalled;	/* it stalled once: not again */
 	bool		 bulk_denied;	/* the worker's bulk buffers ran out */
+	bool		 s_full;	/* the last backend read filled sin */
 };
 
 static void	p3_client_cb(struct ev_loop *, ev_io *, int);
@@ -408,8 +409,11 @@ p3_read_backend(struct p3_session *s)
 	ssize_t	 n;
 	size_t	 room;
 
-	if (s->sin == NULL && p3_sin_get(s, s->st.srv_mode == P3_SRV_BODY ||
-	    s->st.phase == P3_PH_RAW) == -1) {
+	/* A large buffer for a body announced large, or once a small one
+	 * came back full: short answers never hold one. */
+	if (s->sin == NULL && p3_sin_get(s, (s->st.srv_mode == P3_SRV_BODY ||
+	    s->st.phase == P3_PH_RAW) && (s->s_full ||
+	    s->st.body_left > P3_SIN_SIZE)) == -1) {
 		s->dead = true;
 		return;
 	}
@@ -418,6 +422,7 @@ p3_read_backend(struct p3_session *s)
 	room = s->scap - P3_RESERVE - s->slen;
 	n = recv(s->bfd, s->sin + s->slen, room, 0);
 	if (n > 0) {
+		s->s_full = (size_t)n == room;
 		s->slen += (uint32_t)n;
 		s->last = ev_now(s->wk->loop);
 	} else if (n == 0)
