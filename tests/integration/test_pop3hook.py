@@ -239,10 +239,10 @@ def pipelined_session():
         h.stop()
 
 
-def retr(port):
+def retr(port, cmd="RETR 2"):
     c = mwtest.Line(port)
     login(c)
-    c.send("RETR 2\r\n")
+    c.send(cmd + "\r\n")
     data = read_until(c, b"\r\n.\r\n")
     eq(c.cmd("QUIT")[:3], "+OK", "QUIT")
     c.close()
@@ -261,6 +261,12 @@ def retr_large_byte_for_byte():
         unstuffed = b"\r\n".join(ln[1:] if ln.startswith(b".") else ln
                                  for ln in body.split(b"\r\n"))
         eq(unstuffed, BIG, "message after undoing dot-stuffing")
+        # TOP announces no size: the body buffer grows once a small
+        # one comes back full.
+        via = retr(21114, "TOP 2 100000")
+        eq(via == retr(DC_PORT, "TOP 2 100000"), True,
+           "TOP through pop3hook equals direct")
+        check(len(via) > len(BIG), "TOP holds the whole message")
     finally:
         h.stop()
 
