@@ -21,6 +21,7 @@
 #define MCP_WIN		12288
 #define MCP_STEP	10752
 #define MCP_NONE	0xffff		/* no offset */
+#define MCP_RH_BITS	12		/* repeat hash table: 4096 */
 
 /* A common chain packed in 32 bits (mcp_slot's ch): length in the low 16
  * bits, binary instructions in the next 15, system-call end on top. */
@@ -101,7 +102,8 @@ struct mcp_slot {
 	uint8_t		 asp[MCP_WIN];		/* its stack depth here */
 	uint8_t		 amin[MCP_WIN];		/* least depth a pop met */
 	uint8_t		 rep[MCP_WIN];		/* 4 bytes repeat ones just before */
-	uint16_t	 prv[MCP_WIN];		/* offset of the same byte before */
+	uint16_t	 rh[1 << MCP_RH_BITS];	/* latest offset + 1 of four
+						 * bytes by hash (mcp_text) */
 	uint16_t	 gc[MCP_WIN];		/* GetPC test offsets, descending */
 	uint16_t	 lc[MCP_WIN];		/* backward branches to test */
 	uint16_t	 rs[2 * (MCP_WIN / MCP_SLED_FLOOR + 1)]; /* runs of

@@ -24,66 +24,120 @@ static _Thread_local unsigned long mcp_nwork;
 /* A decoder loop body at most this many bytes long. */
 #define MCP_LOOP_SPAN	128
 
+/* Hash of four bytes into mcp_slot's rh. */
+#define MCP_RH_HASH(a)	((uint32_t)((a) * 0x9e3779b1u) >> (32 - MCP_RH_BITS))
+
+/* Whether all eight bytes of x are printable ASCII (0x20-0x7e): no high
+ * bit, each at least 0x20 (adding 0x60 sets the high bit) and below 0x7f
+ * (adding 1 does not); no carry crosses bytes when no high bit is set. */
+static inline int
+mcp_print8(uint64_t x)
+{
+	const uint64_t	 h = 0x8080808080808080ull;
+
+	return ((x | (x + 0x0101010101010101ull)) & h) == 0 &&
+	    ((x + 0x6060606060606060ull) & h) == h;
+}
+
 /*
  * Mark text: printable ASCII and whole UTF-8 sequences (names and passwords
  * in any script).  Fills npre, the count of non-text bytes before each
  * offset, rep, whether the four bytes at an offset repeat ones at most
  * MCP_REP_DIST before (padding and runs, not code), and ascii, whether all
- * bytes are printable ASCII.  Both modes share it.
+ * bytes are printable ASCII.  Both modes share it.  Printable ASCII goes
+ * eight bytes at a time.
  */
 void
 mcp_text(struct mcp_slot *s, const unsigned char *p, size_t n)
 {
-	uint16_t	 last[256];
-	size_t		 i = 0, k, len, j;
-	uint32_t	 a, b;
-	unsigned	 c, ascii = 1;
+	/* UTF-8 sequence length by first byte (0: none), and the mask of
+	 * the continuation bytes' top bits it asks for, by length. */
+	static const unsigned char u8len[256] = {
+		[0xc2] = 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+		2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+		[0xe0] = 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+		[0xf0] = 4, 4, 4, 4, 4,
+	};
+	static const uint32_t u8mask[5] = { 0, 0, 0xc0, 0xc0c0, 0xc0c0c0 };
+	size_t		 i = 0, k, j;
+	uint64_t	 x;
+	uint32_t	 a, b, h, w, m;
+	unsigned	 c, len, cover = 0, ok, text, cnt = 0, ascii = 1;
 
 	if (n > MCP_WIN)
 		n = MCP_WIN;
 	s->npre[0] = 0;
-	while (i < n) {
-		c = p[i];
-		if (c >= 0x20 && c <= 0x7e) {
-			s->npre[i + 1] = s->npre[i];
-			i++;
+	/*
+	 * Text is local: a byte is printable, or lies in a whole sequence
+	 * whose first byte begins cover (a first byte is no continuation, so
+	 * no sequence hides another).  Eight printable bytes at a time;
+	 * else byte by byte without branches, reading the three bytes after.
+	 */
+	for (; i + 12 <= n; i += 8) {
+		memcpy(&x, p + i, 8);
+		if (mcp_print8(x)) {
+			for (k = 1; k <= 8; k++)
+				s->npre[i + k] = (uint16_t)cnt;
+			cover = 0;
 			continue;
 		}
 		ascii = 0;
-		len = 0;
-		if (c >= 0xc2 && c <= 0xf4) {
-			len = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-			for (k = 1; k < len; k++)
-				if (i + k >= n || (p[i + k] & 0xc0) != 0x80)
-					len = 0;
+		for (k = i; k < i + 8; k++) {
+			c = p[k];
+			len = u8len[c];
+			w = (uint32_t)p[k + 1] | (uint32_t)p[k + 2] << 8 |
+			    (uint32_t)p[k + 3] << 16;
+			m = u8mask[len];
+			ok = len != 0 && (w & m) == (m & 0x808080u);
+			cover = ok ? len : cover - (cover != 0);
+			text = (c - 0x20u < 0x5fu) | (cover != 0);
+			cnt += text ^ 1;
+			s->npre[k + 1] = (uint16_t)cnt;
 		}
-		if (len == 0)
-			len = 1, s->npre[i + 1] = (uint16_t)(s->npre[i] + 1);
-		else
-			for (k = 0; k < len; k++)
-				s->npre[i + k + 1] = s->npre[i];
-		i += len;
+	}
+	for (; i < n; i++) {
+		c = p[i];
+		len = u8len[c];
+		for (k = 1; k < len; k++)
+			if (i + k >= n || (p[i + k] & 0xc0) != 0x80)
+				len = 0;
+		cover = len != 0 ? len : cover - (cover != 0);
+		text = (c - 0x20u < 0x5fu) | (cover != 0);
+		ascii &= c - 0x20u < 0x5fu;
+		cnt += text ^ 1;
+		s->npre[i + 1] = (uint16_t)cnt;
 	}
 	s->ascii = (int)ascii;
-	/* Earlier offsets holding the same byte, nearest first: only those
-	 * can start an equal four bytes, and there are few of them. */
-	memset(last, 0xff, sizeof(last));
-	for (i = 0; i < n; i++) {
-		s->prv[i] = last[p[i]];
-		last[p[i]] = (uint16_t)i;
-		s->rep[i] = 0;
-		if (i + 4 > n)
-			continue;
+	/*
+	 * Repeats: the latest offset whose four bytes hash alike answers;
+	 * an equal four bytes within reach lie no earlier than it.  When it
+	 * is near but holds other bytes (a collision), every distance is
+	 * compared.
+	 */
+	memset(s->rh, 0, sizeof(s->rh));
+	for (i = 0; i + 4 <= n; i++) {
 		memcpy(&a, p + i, 4);
-		for (j = s->prv[i]; j != MCP_NONE && i - j <= MCP_REP_DIST;
-		    j = s->prv[j]) {
-			memcpy(&b, p + j, 4);
+		h = MCP_RH_HASH(a);
+		j = s->rh[h];
+		s->rh[h] = (uint16_t)(i + 1);
+		s->rep[i] = 0;
+		if (j == 0 || i - (j - 1) > MCP_REP_DIST)
+			continue;
+		memcpy(&b, p + j - 1, 4);
+		if (a == b) {
+			s->rep[i] = 1;
+			continue;
+		}
+		for (k = 1; k <= MCP_REP_DIST && k <= i; k++) {
+			memcpy(&b, p + i - k, 4);
 			if (a == b) {
 				s->rep[i] = 1;
 				break;
 			}
 		}
 	}
+	for (; i < n; i++)
+		s->rep[i] = 0;
 }
 
 /* Target offset of the relative branch at i (may lie outside the window). */

@@ -552,6 +552,123 @@ START_TEST(test_fill_summaries)
 }
 END_TEST
 
+/*
+ * The text map as its definition reads: a byte at a time, a UTF-8
+ * sequence taken whole when all its continuation bytes are there, and
+ * every earlier distance compared for repeats.
+ */
+static void
+text_ref(const unsigned char *p, size_t n, uint16_t *npre, uint8_t *rep,
+    int *ascii)
+{
+	size_t		 i = 0, k, len, d;
+	unsigned	 c;
+
+	*ascii = 1;
+	npre[0] = 0;
+	while (i < n) {
+		c = p[i];
+		if (c >= 0x20 && c <= 0x7e) {
+			npre[i + 1] = npre[i];
+			i++;
+			continue;
+		}
+		*ascii = 0;
+		len = c < 0xc2 || c > 0xf4 ? 0 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+		for (k = 1; k < len; k++)
+			if (i + k >= n || (p[i + k] & 0xc0) != 0x80)
+				len = 0;
+		if (len == 0) {
+			npre[i + 1] = (uint16_t)(npre[i] + 1);
+			i++;
+			continue;
+		}
+		for (k = 0; k < len; k++)
+			npre[i + k + 1] = npre[i];
+		i += len;
+	}
+	for (i = 0; i < n; i++) {
+		rep[i] = 0;
+		for (d = 1; d <= 24 && d <= i && i + 4 <= n; d++)
+			if (memcmp(p + i, p + i - d, 4) == 0)
+				rep[i] = 1;
+	}
+}
+
+/*
+ * mcp_text() (eight printable bytes at a time, UTF-8 without branches,
+ * repeats through a hash of four bytes) against text_ref(), on windows
+ * of every length class mixing printable runs, whole and cut UTF-8
+ * sequences, stray continuation bytes, random bytes and repeats at
+ * distances around the limit; many four-byte values share a hash slot.
+ */
+START_TEST(test_text_map)
+{
+	static const size_t	 lens[] = { 1, 3, 7, 8, 11, 12, 13, 19, 20, 64,
+	    1000, 4097, MCP_WIN - 5, MCP_WIN };
+	struct mcp_slot		*s = calloc(1, sizeof(*s));
+	static uint16_t		 npre[MCP_WIN + 1];
+	static uint8_t		 rep[MCP_WIN];
+	static unsigned char	 p[MCP_WIN];
+	unsigned long		 r = 0x9e3779b97f4a7c15ul * (unsigned long)(_i + 1);
+	size_t			 n, i, k, t;
+	int			 ascii, round;
+	unsigned		 x;
+
+	ck_assert_ptr_nonnull(s);
+	for (round = 0; round < 40; round++) {
+		n = lens[(size_t)round % (sizeof(lens) / sizeof(lens[0]))];
+		for (i = 0; i < n;) {
+			r = r * 6364136223846793005ul + 1442695040888963407ul;
+			x = (unsigned)(r >> 33);
+			t = 1 + (x >> 8) % 24;
+			for (k = 0; k < t && i < n; k++, i++) {
+				r = r * 6364136223846793005ul + 1;
+				switch (x % (_i % 2 ? 6 : 8)) {
+				case 0: case 6: case 7:
+					p[i] = (unsigned char)(0x20 +
+					    (r >> 40) % 95);
+					break;
+				case 1:		/* a lead, then continuations */
+					p[i] = (unsigned char)(k == 0 ?
+					    0xc0 + (r >> 40) % 64 :
+					    0x80 + (r >> 40) % 64);
+					break;
+				case 2:
+					p[i] = (unsigned char)(r >> 40);
+					break;
+				case 3:		/* repeat at distance 1-30 */
+					p[i] = i >= 30 ? p[i - 1 -
+					    (x >> 16) % 30] : 0x41;
+					break;
+				case 4:		/* few values: equal words */
+					p[i] = (unsigned char)("\x90\xc3"
+					    "\x80\xe2"[(r >> 40) % 4]);
+					break;
+				default:	/* bytes near the edges */
+					p[i] = (unsigned char)("\x1f\x20"
+					    "\x7e\x7f\xc1\xc2\xf4\xf5"
+					    "\xbf\x80"[(r >> 40) % 10]);
+					break;
+				}
+			}
+		}
+		mcp_text(s, p, n);
+		text_ref(p, n, npre, rep, &ascii);
+		ck_assert_int_eq(s->ascii, ascii);
+		for (i = 0; i < n; i++) {
+			ck_assert_msg(s->npre[i + 1] == npre[i + 1],
+			    "round %d length %zu: npre[%zu] %u, not %u", round,
+			    n, i + 1, s->npre[i + 1], npre[i + 1]);
+			ck_assert_msg(s->rep[i] == rep[i],
+			    "round %d length %zu: rep[%zu] %u, not %u", round,
+			    n, i, s->rep[i], rep[i]);
+		}
+	}
+	free(s);
+}
+END_TEST
+
 /* Many threads at once get the answers one thread gets. */
 static void *
 scan_thread(void *arg)
@@ -659,6 +776,7 @@ mcp_suite(void)
 	tcase_add_test(tc, test_high_printable_sled);
 	tcase_add_test(tc, test_large_argument);
 	tcase_add_test(tc, test_threads);
+	tcase_add_loop_test(tc, test_text_map, 0, 16);
 	tcase_add_test(tc, test_decode_bound);
 	tcase_add_test(tc, test_prefix_summaries);
 	tcase_add_loop_test(tc, test_step_summaries, 0, 8);
