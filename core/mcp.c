@@ -44,6 +44,19 @@ static pthread_mutex_t	 mcp_fill_mtx = PTHREAD_MUTEX_INITIALIZER;
 #define MCP_SIBCOL(b)	(((b) & 7u) | (((b) & 0x38u) == 0x20u) << 3)
 static uint32_t		 mcp_sib[MCP_NMODES][MCP_SIBROWS][16];
 
+/*
+ * Third level for text: the other MI_UNDET entries of two printable bytes
+ * (a prefix or REX before text, 16-bit addressing, text ModRM forms) by
+ * the third byte when it too is printable, filled as the rest, so that
+ * printable arguments (base64, alphanumeric code) need no capstone call
+ * for them.  The entry in mcp_cache carries MI_SIB, MI_B3 and the row
+ * number; an entry's third byte outside 0x20-0x7e gives MI_UNDET.
+ */
+#define MCP_B3ROWS	1024
+#define MI_B3		(1u << 16)
+static uint32_t		 mcp_b3[MCP_NMODES][MCP_B3ROWS][95];
+static unsigned		 mcp_b3rows[MCP_NMODES];	/* text rows used */
+
 /* Calls into capstone made by this thread's scans (tests bound them). */
 static _Thread_local unsigned long mcp_ndecode;
 
@@ -592,7 +605,7 @@ mcp_cache_key(struct mcp_slot *s, int mode, unsigned b0, unsigned b1,
 {
 	unsigned char	 pre[3] = { (unsigned char)b0, (unsigned char)b1 };
 	uint32_t	 e;
-	unsigned	 c;
+	unsigned	 c, r;
 
 	e = mcp_cache_fill(s, mode, pre, 2);
 	if (e & MI_UNDET)
@@ -608,8 +621,30 @@ mcp_cache_key(struct mcp_slot *s, int mode, unsigned b0, unsigned b1,
 				    mode, pre, 3);
 		}
 		e |= MI_SIB | (*rows)++;
+	} else if ((e & MI_UNDET) && mode == MCP_X86_32 &&
+	    b0 - 0x20 < 95 && b1 - 0x20 < 95 &&
+	    mcp_b3rows[mode] < MCP_B3ROWS) {
+		r = mcp_b3rows[mode]++;
+		for (c = 0; c < 95; c++) {
+			pre[2] = (unsigned char)(0x20 + c);
+			mcp_b3[mode][r][c] = mcp_cache_fill(s, mode, pre, 3);
+			if (mcp_b3[mode][r][c] & MI_UNDET)
+				mcp_b3[mode][r][c] = mcp_cache_stepv(s, mode,
+				    pre, 3);
+		}
+		e |= MI_SIB | MI_B3 | r;
 	}
 	mcp_cache[mode][b0 << 8 | b1] = e;
+}
+
+/* The second-level entry an MI_SIB cache entry leads to for third byte b. */
+static inline uint32_t
+mcp_level2(int mode, uint32_t e, unsigned b)
+{
+	if (!(e & MI_B3))
+		return mcp_sib[mode][e & 0xffffu][MCP_SIBCOL(b)];
+	return b - 0x20 < 95 ? mcp_b3[mode][e & 0xffffu][b - 0x20] :
+	    MI_FILLED | MI_UNDET;
 }
 
 /*
@@ -665,7 +700,7 @@ mcp_decode(struct mcp_slot *s, int mode, const unsigned char *p,
 	mcp_need_row(s, mode, p[0]);
 	e = mcp_cache[mode][(unsigned)p[0] << 8 | p[1]];
 	if ((e & MI_SIB) && avail >= 3)
-		e = mcp_sib[mode][e & 0xffffu][MCP_SIBCOL(p[2])];
+		e = mcp_level2(mode, e, p[2]);
 	if (e & MI_UNDET)
 		return mcp_decode_live(s, mode, p, avail);
 	if (MI_KIND(e) != MCP_K_INVALID && MI_LEN(e) > avail)
@@ -960,7 +995,7 @@ mcp_decode_at(struct mcp_slot *s, int mode, const unsigned char *p,
 
 	e = c[(unsigned)p[0] << 8 | p[1]];
 	if (e & MI_SIB)
-		e = mcp_sib[mode][e & 0xffffu][MCP_SIBCOL(p[2])];
+		e = mcp_level2(mode, e, p[2]);
 	if ((e & MI_UNDET) && mcp_is_prefix(mode, p[1]))
 		e = mcp_derive_two(mode, p, next);
 	else if (e & MI_UNDET) {

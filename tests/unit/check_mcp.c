@@ -553,6 +553,54 @@ START_TEST(test_fill_summaries)
 END_TEST
 
 /*
+ * The third level for text: every printable first, second and third byte
+ * in x86-32 (the loop index is the first byte), with trailing bytes of
+ * 00, ff and pseudo-random ones, through mcp_decode() and the decode pass
+ * against capstone itself.
+ */
+START_TEST(test_text_summaries)
+{
+	struct mcp_slot		*s = calloc(1, sizeof(*s));
+	int			 md = MCP_X86_32;
+	unsigned char		 p[16];
+	unsigned		 b1, b2, t;
+	size_t			 checked = 0;
+	uint32_t		 live;
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(cs_open(CS_ARCH_X86, CS_MODE_32, &s->cs[md]),
+	    CS_ERR_OK);
+	cs_option(s->cs[md], CS_OPT_DETAIL, CS_OPT_ON);
+	ck_assert_ptr_nonnull(s->insn[md] = cs_malloc(s->cs[md]));
+	for (b1 = 0x20; b1 < 0x7f; b1++)
+		for (b2 = 0x20; b2 < 0x7f; b2++)
+			for (t = 0; t < 3; t++, checked++) {
+				if (t < 2)
+					memset(p, t == 0 ? 0x00 : 0xff, sizeof(p));
+				else
+					random_bytes(p, sizeof(p), (uint32_t)(_i <<
+					    16 | b1 << 8 | b2));
+				p[0] = (unsigned char)(0x20 + _i);
+				p[1] = (unsigned char)b1;
+				p[2] = (unsigned char)b2;
+				live = mcp_decode_live(s, md, p, sizeof(p));
+				ck_assert_msg(mcp_decode(s, md, p, sizeof(p)) ==
+				    live, "at %02x %02x %02x %02x %02x: cache "
+				    "%08x, not %08x", p[0], p[1], p[2], p[3],
+				    p[4], mcp_decode(s, md, p, sizeof(p)), live);
+				mcp_decode_all(s, md, p, sizeof(p));
+				ck_assert_msg(s->inf[0] == live, "at %02x %02x "
+				    "%02x %02x %02x: pass %08x, not %08x", p[0],
+				    p[1], p[2], p[3], p[4], s->inf[0], live);
+			}
+	ck_assert_uint_eq(checked, 3 * 95 * 95);
+	cs_free(s->insn[md], 1);
+	cs_close(&s->cs[md]);
+	free(s);
+}
+END_TEST
+
+/*
  * The text map as its definition reads: a byte at a time, a UTF-8
  * sequence taken whole when all its continuation bytes are there, and
  * every earlier distance compared for repeats.
@@ -777,6 +825,7 @@ mcp_suite(void)
 	tcase_add_test(tc, test_large_argument);
 	tcase_add_test(tc, test_threads);
 	tcase_add_loop_test(tc, test_text_map, 0, 16);
+	tcase_add_loop_test(tc, test_text_summaries, 0, 95);
 	tcase_add_test(tc, test_decode_bound);
 	tcase_add_test(tc, test_prefix_summaries);
 	tcase_add_loop_test(tc, test_step_summaries, 0, 8);
