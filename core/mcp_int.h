@@ -102,7 +102,7 @@ struct mcp_slot {
 	uint8_t		 asp[MCP_WIN];		/* its stack depth here */
 	uint8_t		 amin[MCP_WIN];		/* least depth a pop met */
 	uint8_t		 rep[MCP_WIN];		/* 4 bytes repeat ones just before */
-	uint16_t	 rh[1 << MCP_RH_BITS];	/* latest offset + 1 of four
+	uint16_t	 rh[1 << MCP_RH_BITS];	/* latest offset + 32 of four
 						 * bytes by hash (mcp_text) */
 	uint16_t	 gc[MCP_WIN];		/* GetPC test offsets, descending */
 	uint16_t	 lc[MCP_WIN];		/* backward branches to test */

@@ -24,8 +24,10 @@ static _Thread_local unsigned long mcp_nwork;
 /* A decoder loop body at most this many bytes long. */
 #define MCP_LOOP_SPAN	128
 
-/* Hash of four bytes into mcp_slot's rh. */
+/* Hash of four bytes into mcp_slot's rh, and what its offsets are kept
+ * plus (more than MCP_REP_DIST). */
 #define MCP_RH_HASH(a)	((uint32_t)((a) * 0x9e3779b1u) >> (32 - MCP_RH_BITS))
+#define MCP_RH_OFF	32
 
 /* Whether all eight bytes of x are printable ASCII (0x20-0x7e): no high
  * bit, each at least 0x20 (adding 0x60 sets the high bit) and below 0x7f
@@ -59,9 +61,10 @@ mcp_text(struct mcp_slot *s, const unsigned char *p, size_t n)
 		[0xf0] = 4, 4, 4, 4, 4,
 	};
 	static const uint32_t u8mask[5] = { 0, 0, 0xc0, 0xc0c0, 0xc0c0c0 };
+	static const uint32_t u8want[5] = { 1, 1, 0x80, 0x8080, 0x808080 };
 	size_t		 i = 0, k, j;
 	uint64_t	 x;
-	uint32_t	 a, b, h, w, m;
+	uint32_t	 a, b, h, w;
 	unsigned	 c, len, cover = 0, ok, text, cnt = 0, ascii = 1;
 
 	if (n > MCP_WIN)
@@ -87,9 +90,10 @@ mcp_text(struct mcp_slot *s, const unsigned char *p, size_t n)
 			len = u8len[c];
 			w = (uint32_t)p[k + 1] | (uint32_t)p[k + 2] << 8 |
 			    (uint32_t)p[k + 3] << 16;
-			m = u8mask[len];
-			ok = len != 0 && (w & m) == (m & 0x808080u);
-			cover = ok ? len : cover - (cover != 0);
+			/* No lead (len 0) wants a bit no mask keeps. */
+			ok = (w & u8mask[len]) == u8want[len];
+			cover = (len & (0 - ok)) |
+			    ((cover - (cover != 0)) & (ok - 1));
 			text = (c - 0x20u < 0x5fu) | (cover != 0);
 			cnt += text ^ 1;
 			s->npre[k + 1] = (uint16_t)cnt;
@@ -112,18 +116,19 @@ mcp_text(struct mcp_slot *s, const unsigned char *p, size_t n)
 	 * Repeats: the latest offset whose four bytes hash alike answers;
 	 * an equal four bytes within reach lie no earlier than it.  When it
 	 * is near but holds other bytes (a collision), every distance is
-	 * compared.
+	 * compared.  Offsets are kept plus MCP_RH_OFF, so that an empty slot
+	 * (0) is never near.
 	 */
 	memset(s->rh, 0, sizeof(s->rh));
 	for (i = 0; i + 4 <= n; i++) {
 		memcpy(&a, p + i, 4);
 		h = MCP_RH_HASH(a);
 		j = s->rh[h];
-		s->rh[h] = (uint16_t)(i + 1);
+		s->rh[h] = (uint16_t)(i + MCP_RH_OFF);
 		s->rep[i] = 0;
-		if (j == 0 || i - (j - 1) > MCP_REP_DIST)
+		if (i + MCP_RH_OFF - j > MCP_REP_DIST)
 			continue;
-		memcpy(&b, p + j - 1, 4);
+		memcpy(&b, p + j - MCP_RH_OFF, 4);
 		if (a == b) {
 			s->rep[i] = 1;
 			continue;
