@@ -455,12 +455,38 @@ mcp_is_lead(unsigned c)
 }
 
 /*
+ * Whether a VEX3 (c4), EVEX (62) or XOP (8f) form is invalid whatever
+ * follows its second byte: the map field names no map, where capstone's
+ * decoder gives up, and for 62 no other reading holds either (bound
+ * takes memory and exists in x86-32 only; EVEX needs bits 3-2 clear).
+ * Random bytes meet these forms often.  check_mcp compares every pair
+ * the cache holds invalid with capstone for every third and fourth byte.
+ */
+static bool
+mcp_lead_invalid(int mode, unsigned b0, unsigned b1)
+{
+	bool	 vex = mode == MCP_X86_64 || (b1 & 0xc0) == 0xc0;
+
+	switch (b0) {
+	case 0x8f:
+		return (b1 & 0x38) != 0 && ((b1 & 0x1f) < 8 ||
+		    (b1 & 0x1f) > 10);
+	case 0xc4:
+		return vex && ((b1 & 0x1f) == 0 || (b1 & 0x1f) > 3);
+	case 0x62:
+		return vex && ((b1 & 0x0c) != 0 || (b1 & 3) == 0);
+	}
+	return false;
+}
+
+/*
  * Fill a cache entry by decoding its first bytes with varied continuations.
  * An instruction no longer than those bytes is all there: one probe tells.
  * A form that every probe finds invalid may be valid with some other byte
  * after it: behind a VEX, EVEX or XOP lead the opcode comes bytes later
- * (MI_UNDET: capstone is asked); behind 0f the ModRM or third opcode byte
- * that follows decides, and every value of it is tried.
+ * (MI_UNDET: capstone is asked) unless the lead's map names no map
+ * (mcp_lead_invalid()); behind 0f the ModRM or third opcode byte that
+ * follows decides, and every value of it is tried.
  */
 static uint32_t
 mcp_cache_fill(struct mcp_slot *s, int mode, const unsigned char *pre,
@@ -482,6 +508,8 @@ mcp_cache_fill(struct mcp_slot *s, int mode, const unsigned char *pre,
 			break;
 	}
 	if (MI_KIND(e) != MCP_K_INVALID)
+		return e | MI_FILLED;
+	if (npre >= 2 && mcp_lead_invalid(mode, pre[0], pre[1]))
 		return e | MI_FILLED;
 	for (k = 0; k < npre; k++)
 		if (mcp_is_lead(pre[k]))

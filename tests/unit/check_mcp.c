@@ -553,6 +553,76 @@ START_TEST(test_fill_summaries)
 END_TEST
 
 /*
+ * VEX3, EVEX and XOP forms the cache holds invalid without asking
+ * capstone (a map field that names no map): for each mode and lead (the
+ * loop index), every second byte whose pair the cache answers as invalid,
+ * checked against capstone for every third and fourth byte (the rest 00),
+ * and for every fifth and sixth byte behind third and fourth bytes of 00,
+ * ff and pseudo-random ones.
+ */
+START_TEST(test_lead_summaries)
+{
+	static const cs_mode	 modes[MCP_NMODES] = { CS_MODE_32, CS_MODE_64 };
+	static const unsigned char leads[] = { 0x62, 0x8f, 0xc4 };
+	struct mcp_slot		*s = calloc(1, sizeof(*s));
+	int			 md = _i / 3;
+	unsigned char		 p[16];
+	unsigned		 b1, b2, b3, t, k, keys = 0;
+	unsigned long		 d0;
+	uint32_t		 live, e;
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(cs_open(CS_ARCH_X86, modes[md], &s->cs[md]),
+	    CS_ERR_OK);
+	cs_option(s->cs[md], CS_OPT_DETAIL, CS_OPT_ON);
+	ck_assert_ptr_nonnull(s->insn[md] = cs_malloc(s->cs[md]));
+	for (b1 = 0; b1 < 256; b1++) {
+		memset(p, 0, sizeof(p));
+		p[0] = leads[_i % 3];
+		p[1] = (unsigned char)b1;
+		d0 = mcp_decodes();
+		e = mcp_decode(s, md, p, sizeof(p));
+		if (mcp_decodes() != d0 || MI_KIND(e) != MCP_K_INVALID)
+			continue;
+		keys++;
+		for (b2 = 0; b2 < 256; b2++)
+			for (b3 = 0; b3 < 256; b3++) {
+				p[2] = (unsigned char)b2;
+				p[3] = (unsigned char)b3;
+				live = mcp_decode_live(s, md, p, sizeof(p));
+				ck_assert_msg(live == e, "mode %d at %02x %02x "
+				    "%02x %02x: cache %08x, not %08x", md, p[0],
+				    p[1], p[2], p[3], e, live);
+			}
+		for (t = 0; t < 3; t++)
+			for (k = 4; k < 6; k++)
+				for (b2 = 0; b2 < 256; b2++) {
+					if (t < 2)
+						memset(p + 2, t == 0 ? 0x00 :
+						    0xff, sizeof(p) - 2);
+					else
+						random_bytes(p + 2, sizeof(p) -
+						    2, b1 << 8 | b2);
+					p[k] = (unsigned char)b2;
+					live = mcp_decode_live(s, md, p,
+					    sizeof(p));
+					ck_assert_msg(live == e, "mode %d at %02x "
+					    "%02x %02x %02x %02x %02x: cache "
+					    "%08x, not %08x", md, p[0], p[1],
+					    p[2], p[3], p[4], p[5], e, live);
+					mcp_decode_all(s, md, p, sizeof(p));
+					ck_assert_uint_eq(s->inf[0], e);
+				}
+	}
+	/* The forms random bytes meet most are the ones answered. */
+	ck_assert_uint_ge(keys, md == MCP_X86_64 ? 190 : 40);
+	cs_free(s->insn[md], 1);
+	cs_close(&s->cs[md]);
+	free(s);
+}
+END_TEST
+
+/*
  * The third level for text: every printable first, second and third byte
  * in x86-32 (the loop index is the first byte), with trailing bytes of
  * 00, ff and pseudo-random ones, through mcp_decode() and the decode pass
@@ -826,6 +896,7 @@ mcp_suite(void)
 	tcase_add_test(tc, test_threads);
 	tcase_add_loop_test(tc, test_text_map, 0, 16);
 	tcase_add_loop_test(tc, test_text_summaries, 0, 95);
+	tcase_add_loop_test(tc, test_lead_summaries, 0, 6);
 	tcase_add_test(tc, test_decode_bound);
 	tcase_add_test(tc, test_prefix_summaries);
 	tcase_add_loop_test(tc, test_step_summaries, 0, 8);
