@@ -560,11 +560,26 @@ mcp_alnum(struct mcp_slot *s, const unsigned char *p, size_t n,
 	uint32_t	 e;
 	int		 cnt, end, at, tail, k, sa, ma, sb, clean;
 	unsigned	 c;
+	uint64_t	 x;
 
-	memset(s->seen, 0, n);
+	/* Offsets not to start from: walked, or too short a chain; found
+	 * eight at a time. */
+	for (i = 0; i < n; i++)
+		s->seen[i] = s->pc[i] < 16;
 	memset(s->ak, MCP_AL_NONE, n);
 	for (i = 0; i < n; i++) {
-		if (s->seen[i] || s->pc[i] < 16)
+		while (i + 8 <= n) {
+			memcpy(&x, s->seen + i, 8);
+			x = ~x & 0x0101010101010101ull;
+			if (x != 0) {
+				i += (size_t)__builtin_ctzll(x) / 8;
+				break;
+			}
+			i += 8;
+		}
+		if (i >= n)
+			break;
+		if (s->seen[i])
 			continue;
 		memset(&w, 0, sizeof(w));
 		w.start = -1;
