@@ -18,11 +18,13 @@
 /*
  * Calls into capstone allowed per input byte: the decode cache answers for
  * the rest.  A scan that decoded every offset of both modes would make
- * over 2 per byte (both modes, overlapping windows); a scan makes about
- * 0.053 today: the VEX, EVEX and XOP forms, whose summary rests on bytes
- * beyond the cache's key, are asked for (0.034 when the cache wrongly
- * held them invalid; a prefix behind another and the add and sub steps
- * of byte and 32-bit registers are summarised without capstone).
+ * over 2 per byte (both modes, overlapping windows); a scan of random
+ * bytes makes about 0.036 today: the VEX, EVEX and XOP forms whose map
+ * exists, whose summary rests on bytes beyond the cache's key, are asked
+ * for (those whose map field names no map are held invalid; a prefix
+ * behind another and the add and sub steps of byte and 32-bit registers
+ * are summarised without capstone; printable text in x86-32 has a third
+ * level).
  */
 #define CHECK_DECODES_PER_KB	60
 
