@@ -16,7 +16,7 @@ and listens on 127.0.0.1 only.  Python 3 stdlib, on top of mwtest.
     dc.stop()                   # nothing of it left running
 
 Dovecot(port, haproxy_port=None, users=None, trusted_networks="",
-        perf=False, extra_conf="", dir=None)
+        perf=False, extra_conf="", dir=None, unix_listener=False)
     port             plain POP3 listener (USER/PASS allowed on loopback).
     haproxy_port     second POP3 listener with `haproxy = yes` (PROXY
                      protocol v1/v2 mandatory there); haproxy_trusted_networks
@@ -34,12 +34,15 @@ Dovecot(port, haproxy_port=None, users=None, trusted_networks="",
                      it: 2,048 pre-login connections, 512 logged-in.
     extra_conf       text appended to dovecot.conf (later settings win).
     dir              directory to use instead of a new mwtest.tmpdir().
+    unix_listener    also accept POP3 on the UNIX socket pop3_socket
+                     (Dovecot logs such logins without rip=).
 
 Attributes (valid after construction):
     dir          the temporary directory
     conf         path of the generated dovecot.conf
     log_path     the log file: every login, failure and disconnect, with
                  rip= (the client address Dovecot believes) and lip=
+    pop3_socket  POP3 UNIX socket of pop3-login (unix_listener), or None
     auth_socket  Dovecot auth client socket, mode 0666, for Postfix
                  (smtpd_sasl_type = dovecot, smtpd_sasl_path = auth_socket)
     mail_uid, mail_gid   the unprivileged owner of the mailboxes
@@ -134,7 +137,8 @@ class Dovecot:
     """One private Dovecot instance (see the module docstring)."""
 
     def __init__(self, port, haproxy_port=None, users=None,
-                 trusted_networks="", perf=False, extra_conf="", dir=None):
+                 trusted_networks="", perf=False, extra_conf="", dir=None,
+                 unix_listener=False):
         self.port = port
         self.haproxy_port = haproxy_port
         self.users = dict(users if users is not None else {"alice": "secret"})
@@ -148,6 +152,8 @@ class Dovecot:
         self.base_dir = os.path.join(self.dir, "run")
         self.auth_socket = os.path.join(self.base_dir, "auth-client")
         self.passwd = os.path.join(self.dir, "passwd")
+        self.pop3_socket = (os.path.join(self.dir, "pop3.sock")
+                            if unix_listener else None)
         self.home = os.path.join(self.dir, "home")
         self.mail_uid, self.mail_gid = _mail_owner()
         self.proc = None
@@ -228,6 +234,9 @@ class Dovecot:
                              "    address = 127.0.0.1\n"
                              "    port = %d\n"
                              "    haproxy = yes\n  }\n" % self.haproxy_port)
+        if self.pop3_socket:
+            listeners.append("  unix_listener %s {\n"
+                             "    mode = 0666\n  }\n" % self.pop3_socket)
         if self.perf:
             login_tuning = ("  service_count = 0\n"
                             "  process_min_avail = 1\n"

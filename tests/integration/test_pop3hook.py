@@ -90,7 +90,7 @@ def login(c, user="alice", pw="secret"):
 def setup():
     global dc, BIG
     dc = dovecot.Dovecot(DC_PORT, haproxy_port=DC_HAPROXY, users=USERS,
-                         trusted_networks="127.0.0.1")
+                         trusted_networks="127.0.0.1", unix_listener=True)
     lines = []
     for i in range(40000):
         if i % 7 == 0:
@@ -267,6 +267,34 @@ def retr_large_byte_for_byte():
         eq(via == retr(DC_PORT, "TOP 2 100000"), True,
            "TOP through pop3hook equals direct")
         check(len(via) > len(BIG), "TOP holds the whole message")
+    finally:
+        h.stop()
+
+
+@scenario
+def unix_backend():
+    """backend = "unix:/path": Dovecot's pop3-login on a UNIX socket;
+    login, RETR byte for byte, and Dovecot logging the login without a
+    client address (none is what a UNIX socket can carry to it)."""
+    h = Hook(21122, "unix:" + dc.pop3_socket)
+    try:
+        pat = r"Login: user=<alice>, method=PLAIN, mpid=[0-9]+, secured,"
+        nlogins = len(re.findall(pat, dc.log()))
+        via = retr(21122)
+        eq(via == retr(DC_PORT), True,
+           "RETR over the UNIX socket equals direct")
+        dc.wait_log(pat)
+        m = re.findall(pat, dc.log())
+        eq(len(m), nlogins + 1, "one login without rip= over the socket")
+        eq(h.events(), [], "no events")
+    finally:
+        h.stop()
+    # Down: the client is told, nothing waits.
+    h = Hook(21122, "unix:" + dc.pop3_socket + ".missing")
+    try:
+        c = mwtest.Line(21122)
+        eq(c.line(), "-ERR [SYS/TEMP] Service unavailable", "backend down")
+        c.close()
     finally:
         h.stop()
 
