@@ -1055,28 +1055,44 @@ mcp_decode_at(struct mcp_slot *s, int mode, const unsigned char *p,
  * last offset first so that a prefixed instruction finds the summary of
  * what follows its prefix.  Once every cache row of the mode is filled,
  * which a long-running process soon sees, the rows are not checked.
+ * Where the bytes begin with the last MCP_OV ones decoded before in this
+ * mode (the overlap of consecutive windows), the summaries they gave are
+ * taken over (MCP_OV_KEEP in mcp_int.h), and the last MCP_OV bytes are
+ * kept for the next call.
  */
 void
 mcp_decode_all(struct mcp_slot *s, int mode, const unsigned char *p,
     size_t n)
 {
 	const uint32_t	*c = mcp_cache[mode];
-	size_t		 i;
+	size_t		 i, lo = 0;
 
+	if (s->ovok[mode] && n >= MCP_OV &&
+	    memcmp(p, s->ovb[mode], MCP_OV) == 0)
+		lo = MCP_OV_KEEP;
 	for (i = n; i-- > 0 && i + 15 >= n;)
 		s->inf[i] = mcp_decode(s, mode, p + i, n - i);
 	i++;
+	if (i < lo)
+		lo = i;
 	if (atomic_load_explicit(&mcp_rows[mode], memory_order_acquire) ==
 	    256)
-		while (i-- > 0)
+		while (i-- > lo)
 			s->inf[i] = mcp_decode_at(s, mode, p + i, n - i, c,
 			    s->inf[i + 1]);
 	else
-		while (i-- > 0) {
+		while (i-- > lo) {
 			mcp_need_row(s, mode, p[i]);
 			s->inf[i] = mcp_decode_at(s, mode, p + i, n - i, c,
 			    s->inf[i + 1]);
 		}
+	memcpy(s->inf, s->ovi[mode], lo * sizeof(s->inf[0]));
+	s->ovok[mode] = n >= MCP_OV;
+	if (n >= MCP_OV) {
+		memcpy(s->ovb[mode], p + n - MCP_OV, MCP_OV);
+		memcpy(s->ovi[mode], s->inf + n - MCP_OV,
+		    sizeof(s->ovi[mode]));
+	}
 }
 
 /* Calls into capstone made so far by this thread's scans. */

@@ -21,6 +21,17 @@
 #define MCP_WIN		12288
 #define MCP_STEP	10752
 #define MCP_NONE	0xffff		/* no offset */
+
+/*
+ * Consecutive windows share MCP_OV bytes.  A summary reads at most 15
+ * bytes, or is derived from the summary after it through a run of
+ * prefixes that makes it invalid within 15 bytes: it rests on the 29
+ * bytes from its offset.  Where a window begins with the bytes the
+ * previous one ended with, the summaries of all but the last MCP_OV_KEEP
+ * of them are taken over, not decoded again (mcp_decode_all()).
+ */
+#define MCP_OV		(MCP_WIN - MCP_STEP)
+#define MCP_OV_KEEP	(MCP_OV - 30)
 #define MCP_RH_BITS	12		/* repeat hash table: 4096 */
 
 /* A common chain packed in 32 bits (mcp_slot's ch): length in the low 16
@@ -113,6 +124,10 @@ struct mcp_slot {
 	int		 nopsled;		/* printable sleds not judged:
 						 * not measured in all text */
 	unsigned char	 dec[MCP_WIN];		/* a decoded base64 window */
+	unsigned char	 ovb[MCP_NMODES][MCP_OV]; /* last bytes of the window
+						 * decoded before, per mode */
+	uint32_t	 ovi[MCP_NMODES][MCP_OV_KEEP]; /* their summaries */
+	int		 ovok[MCP_NMODES];	/* ovb and ovi hold them */
 	struct mcp_slot	*next;			/* free list */
 };
 
