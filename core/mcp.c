@@ -922,16 +922,57 @@ mcp_has_modrm(unsigned c)
 	    c == 0xfe || c == 0xff;
 }
 
+/* One byte longer behind a prefix that makes it odd (mcp_flags()); a GetPC
+ * candidate only as a call or an fnstenv. */
+static uint32_t
+mcp_pfx_odd(uint32_t in)
+{
+	if (MI_KIND(in) == MCP_K_INVALID || MI_LEN(in) >= 15)
+		return MI_MK(1, MCP_K_INVALID, 0);
+	in = (in & ~0xfu) | (MI_LEN(in) + 1);
+	if (MI_KIND(in) != MCP_K_CALL && !(in & MI_FNSTENV))
+		in &= ~MI_GPC;
+	return in & ~(MI_COMMON | MI_SLED | MI_POP);
+}
+
+/*
+ * Whether capstone takes a lock prefix (f0) before the opcode c with ModRM
+ * m: read-modify-write forms with a memory destination, as capstone lists
+ * them (adc but not sbb with a register destination).  Anything else
+ * behind f0 but another prefix or 0f it finds invalid.
+ */
+static bool
+mcp_lockable(unsigned c, unsigned m)
+{
+	unsigned	 reg = (m >> 3) & 7;
+
+	if ((m >> 6) == 3)
+		return false;
+	if (c < 0x38)
+		return (c & 7) < 4 && c != 0x1a && c != 0x1b;
+	if (c >= 0x80 && c <= 0x83)
+		return reg != 7;
+	if (c == 0x86 || c == 0x87)
+		return true;
+	if (c == 0xf6 || c == 0xf7)
+		return reg == 2 || reg == 3;
+	if (c == 0xfe || c == 0xff)
+		return reg < 2;
+	return false;
+}
+
 /*
  * The summary of an instruction behind an operand-size (66), address-size
  * (67), lock or repeat (f0, f2, f3) prefix from that of the instruction
  * after the prefix, which capstone decodes alike where the prefix changes
  * no length, target or mnemonic: one byte longer; out of the vocabulary
  * and no sled behind 67, f0, f2, f3 (odd, mcp_flags()); a GetPC candidate
- * only as a call or an fnstenv.  MI_UNDET when capstone must be asked:
+ * only as a call or an fnstenv.  Behind f0 what capstone does not lock
+ * (mcp_lockable()) is invalid.  MI_UNDET when capstone must be asked:
  * another prefix, 0f escapes, VEX, EVEX and XOP forms, "add [mem], al",
  * branches, string and stack instructions, and with 66 immediates and
- * sign extensions, with 67 memory operands (16-bit addressing in x86)
+ * sign extensions, with 67 memory operands in x86 (16-bit addressing;
+ * x86-64's 32-bit addressing changes no length and no register number)
  * and offsets, with f2 and f3 pause.  check_mcp compares every prefix,
  * opcode and ModRM (and SIB class) with capstone in both modes.
  */
@@ -940,6 +981,11 @@ mcp_derive_pfx(int mode, const unsigned char *p, uint32_t in)
 {
 	unsigned	 pf = p[0], c = p[1], m = p[2];
 
+	if (pf == 0xf0 && c != 0x0f && !mcp_is_prefix(mode, c) &&
+	    !mcp_lockable(c, m))
+		return MI_MK(1, MCP_K_INVALID, 0);
+	if (pf == 0xf0 && c != 0x0f && !mcp_is_prefix(mode, c))
+		return mcp_pfx_odd(in);
 	if (mcp_is_prefix(mode, c) || c == 0x0f || c == 0x00 ||
 	    c == 0xc4 || c == 0xc5 || c == 0x62 || c == 0x8f ||
 	    c == 0xd4 || c == 0xd5 || c == 0xd6 || c == 0xd7 ||
@@ -956,7 +1002,8 @@ mcp_derive_pfx(int mode, const unsigned char *p, uint32_t in)
 	    c == 0x69 || c == 0x81 || c == 0xa9 || c == 0xf7 || (c >= 0xb8 && c <= 0xbf) ||
 	    c == 0xc7 || c == 0x63)))
 		return MI_UNDET;
-	if (pf == 0x67 && mcp_has_modrm(c) && (m >> 6) != 3)
+	if (pf == 0x67 && mode == MCP_X86_32 && mcp_has_modrm(c) &&
+	    (m >> 6) != 3)
 		return MI_UNDET;
 	if (MI_KIND(in) == MCP_K_INVALID || MI_LEN(in) >= 15)
 		return MI_MK(1, MCP_K_INVALID, 0);
@@ -974,10 +1021,13 @@ mcp_derive_pfx(int mode, const unsigned char *p, uint32_t in)
  * only as a call or an fnstenv), found by comparing every pair with
  * capstone over every opcode and ModRM after it.  Segment prefixes
  * before a segment or address-size prefix, fs and gs before operand-size
- * and lock, the same prefix twice, repeat before address-size; in x86-64
- * a REX before operand-size, address-size or itself, and before another
- * REX, which then stands behind a byte that is not its own (odd,
- * mcp_flags()), unless a prefix follows.  MI_UNDET for any other pair.
+ * and lock, the same prefix twice, repeat before address-size.  In
+ * x86-64: a REX before operand-size, address-size or itself; unless a
+ * prefix follows, a segment prefix or a REX before a REX, which then
+ * stands behind a byte that is not its own (odd, mcp_flags()); a REX
+ * before a segment, lock or repeat prefix unless a prefix, a VEX, EVEX
+ * or XOP lead or, behind repeat, xchg follows.  MI_UNDET for any other
+ * pair.
  * check_mcp compares every prefix, opcode and ModRM with capstone.
  */
 static uint32_t
@@ -995,12 +1045,19 @@ mcp_derive_two(int mode, const unsigned char *p, uint32_t in)
 	    (a == b && (a == 0x66 || a == 0x67 || a == 0xf0)) ||
 	    ((a == 0xf2 || a == 0xf3) && b == 0x67))
 		;
+	else if (mode == MCP_X86_64 && sa && (b & 0xf0) == 0x40 &&
+	    !mcp_is_prefix(mode, p[2]))
+		odd = true;
 	else if (mode == MCP_X86_64 && (a & 0xf0) == 0x40 &&
 	    (b == 0x66 || b == 0x67 || b == a))
 		;
 	else if (mode == MCP_X86_64 && (a & 0xf0) == 0x40 &&
 	    (b & 0xf0) == 0x40 && !mcp_is_prefix(mode, p[2]))
 		odd = true;
+	else if (mode == MCP_X86_64 && (a & 0xf0) == 0x40 &&
+	    !mcp_is_prefix(mode, p[2]) && !mcp_is_lead(p[2]) &&
+	    !((b == 0xf2 || b == 0xf3) && (p[2] == 0x86 || p[2] == 0x87)))
+		;
 	else
 		return MI_UNDET;
 	if (MI_KIND(in) == MCP_K_INVALID || MI_LEN(in) >= 15)

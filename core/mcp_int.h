@@ -27,8 +27,8 @@
  * bytes, or is derived from the summary after it through a run of
  * prefixes that makes it invalid within 15 bytes: it rests on the 29
  * bytes from its offset.  Where a window begins with the bytes the
- * previous one ended with, the summaries of all but the last MCP_OV_KEEP
- * of them are taken over, not decoded again (mcp_decode_all()).
+ * previous one ended with, the summaries of the first MCP_OV_KEEP of them
+ * are taken over, not decoded again (mcp_decode_all()).
  */
 #define MCP_OV		(MCP_WIN - MCP_STEP)
 #define MCP_OV_KEEP	(MCP_OV - 30)
