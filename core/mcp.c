@@ -57,6 +57,16 @@ static uint32_t		 mcp_sib[MCP_NMODES][MCP_SIBROWS][16];
 static uint32_t		 mcp_b3[MCP_NMODES][MCP_B3ROWS][95];
 static unsigned		 mcp_b3rows[MCP_NMODES];	/* text rows used */
 
+/*
+ * Third level for the two-byte opcodes: the MI_UNDET entries of 0f and a
+ * second byte by the third byte, the ModRM of most of them (random bytes
+ * meet 0f once in 128 offsets, in both modes).  A ModRM that calls for a
+ * SIB byte is left to capstone.  The entry in mcp_cache carries MI_SIB,
+ * MI_ESC and the second byte.
+ */
+#define MI_ESC		(1u << 17)
+static uint32_t		 mcp_esc[MCP_NMODES][256][256];
+
 /* Calls into capstone made by this thread's scans (tests bound them). */
 static _Thread_local unsigned long mcp_ndecode;
 
@@ -626,6 +636,40 @@ mcp_sib_form(struct mcp_slot *s, int mode, unsigned b0, unsigned b1)
 	return s->insn[mode]->detail->x86.encoding.modrm_offset == 1;
 }
 
+/*
+ * Fill the third-level entry of 0f, b1 and the ModRM m by decoding them
+ * with varied bytes after.  What follows a ModRM without SIB is a
+ * displacement and an immediate, whose values no summary of these forms
+ * reflects: three probes tell the length.  MI_UNDET, capstone asked, for
+ * a SIB, for disagreeing probes and for invalid forms (a later byte may
+ * make them valid).  The three-byte maps (0f 38, 0f 3a) and 3DNow! (0f 0f)
+ * have no ModRM third and are not filled.
+ */
+static uint32_t
+mcp_esc_fill(struct mcp_slot *s, int mode, unsigned b1, unsigned m)
+{
+	static const unsigned char fill[] = { 0x00, 0xff, 0x90 };
+	unsigned char	 probe[16];
+	uint32_t	 e = 0, v;
+	size_t		 k;
+
+	if ((m >> 6) != 3 && (m & 7) == 4)
+		return MI_FILLED | MI_UNDET;
+	for (k = 0; k < sizeof(fill); k++) {
+		memset(probe, fill[k], sizeof(probe));
+		probe[0] = 0x0f;
+		probe[1] = (unsigned char)b1;
+		probe[2] = (unsigned char)m;
+		v = mcp_decode_live(s, mode, probe, sizeof(probe));
+		if (MI_KIND(v) == MCP_K_INVALID || (k > 0 && v != e))
+			return MI_FILLED | MI_UNDET;
+		e = v;
+		if (MI_LEN(e) <= 3)
+			break;
+	}
+	return e | MI_FILLED;
+}
+
 /* Fill the cache entry of two bytes, and its SIB row if it needs one. */
 static void
 mcp_cache_key(struct mcp_slot *s, int mode, unsigned b0, unsigned b1,
@@ -661,6 +705,11 @@ mcp_cache_key(struct mcp_slot *s, int mode, unsigned b0, unsigned b1,
 				    pre, 3);
 		}
 		e |= MI_SIB | MI_B3 | r;
+	} else if ((e & MI_UNDET) && b0 == 0x0f && b1 != 0x0f &&
+	    b1 != 0x38 && b1 != 0x3a) {
+		for (c = 0; c < 256; c++)
+			mcp_esc[mode][b1][c] = mcp_esc_fill(s, mode, b1, c);
+		e |= MI_SIB | MI_ESC | b1;
 	}
 	mcp_cache[mode][b0 << 8 | b1] = e;
 }
@@ -669,6 +718,8 @@ mcp_cache_key(struct mcp_slot *s, int mode, unsigned b0, unsigned b1,
 static inline uint32_t
 mcp_level2(int mode, uint32_t e, unsigned b)
 {
+	if (e & MI_ESC)
+		return mcp_esc[mode][e & 0xffu][b];
 	if (!(e & MI_B3))
 		return mcp_sib[mode][e & 0xffffu][MCP_SIBCOL(b)];
 	return b - 0x20 < 95 ? mcp_b3[mode][e & 0xffffu][b - 0x20] :
