@@ -106,6 +106,8 @@ struct mcp_slot {
 	uint16_t	 npre[MCP_WIN + 1];	/* non-text bytes before */
 	uint16_t	 dq[MCP_WIN];		/* sled sliding-minimum deque */
 	uint16_t	 pc[MCP_WIN + 1];	/* printable chain length */
+	uint8_t		 su[MCP_WIN + 1];	/* push esp or a run of three
+						 * inc/dec lies on that chain */
 	uint8_t		 seen[MCP_WIN];		/* walked by the printable test */
 	uint8_t		 ak[MCP_WIN];		/* what a clean walk from here
 						 * came to (mcp_alnum) */

@@ -182,6 +182,7 @@ mcp_chains(struct mcp_slot *s, const unsigned char *p, size_t n,
 	uint32_t	 e, ch;
 	long		 t;
 	unsigned	 k, len, bin, cc, np, rep, pq, ng = 0, nl = 0, nr = 0;
+	unsigned	 c, c1 = 0x100, c2 = 0x100, su;
 	int		 chain = f->chain, syschain = f->syschain;
 
 	/*
@@ -192,6 +193,7 @@ mcp_chains(struct mcp_slot *s, const unsigned char *p, size_t n,
 	s->ex[n] = (uint16_t)n;
 	s->ch[n] = 0;
 	s->pc[n] = 0;
+	s->su[n] = 0;
 	for (i = n; i-- > 0;) {
 		e = s->inf[i];
 		k = MI_KIND(e);
@@ -235,6 +237,14 @@ mcp_chains(struct mcp_slot *s, const unsigned char *p, size_t n,
 			pq = s->pc[q];
 			pq = pq < MCP_WIN - 1 ? pq : 0;
 			s->pc[i] = (uint16_t)((1 + pq) & (bad - 1));
+			/* What can set a pointer up (mcp_alnum()): push esp,
+			 * or three equal inc/dec bytes (c1, c2 follow c). */
+			c = p[i];
+			su = ((c == 0x54) & (len == 1)) |
+			    ((c - 0x40u < 0x10u) & (c == c1) & (c == c2));
+			s->su[i] = (uint8_t)((su | s->su[q]) & (bad ^ 1));
+			c2 = c1;
+			c1 = c;
 		}
 		if (!want_cc)
 			continue;
@@ -593,6 +603,13 @@ mcp_alnum(struct mcp_slot *s, const unsigned char *p, size_t n,
 				break;
 			}
 			clean = mcp_alw_clean(&w);
+			/* Clean, a walk sets no pointer up but through push
+			 * esp or a run of three inc/dec: none ahead (su), it
+			 * finds no decoder from here, whatever its depth. */
+			if (clean && !s->su[q]) {
+				end = MCP_AL_END;
+				break;
+			}
 			if (clean && (k = s->ak[q]) != MCP_AL_NONE) {
 				sa = s->asp[q];
 				ma = s->amin[q];
