@@ -168,6 +168,27 @@ mcp_target(const unsigned char *p, size_t i, uint32_t e)
 }
 
 /*
+ * mcp_target() without branches on the displacement's size, which random
+ * bytes make unpredictable: the four bytes that end the instruction, their
+ * top MI_RELSZ bytes sign-extended (none when 0).  Only the first offsets
+ * of a window, with fewer than four bytes before the end of the
+ * instruction, take mcp_target().
+ */
+static inline __attribute__((always_inline)) long
+mcp_target_nb(const unsigned char *p, size_t i, uint32_t e)
+{
+	unsigned	 rs = MI_RELSZ(e), len = MI_LEN(e);
+	uint32_t	 u;
+	long		 rel;
+
+	if (i + len < 4)
+		return mcp_target(p, i, e);
+	memcpy(&u, p + i + len - 4, 4);
+	rel = (long)((int64_t)(int32_t)u >> (32 - 8 * rs));
+	return (long)(i + len) + (rel & -(long)(rs != 0));
+}
+
+/*
  * One backward pass over the window: sled exits, printable chains (when
  * the printable-decoder test will run), common chains (APE) unless the
  * window is all text, and the offsets the GetPC and loop tests look at,
@@ -182,7 +203,8 @@ mcp_chains(struct mcp_slot *s, const unsigned char *p, size_t n,
 	uint32_t	 e, ch;
 	long		 t;
 	unsigned	 k, len, bin, cc, np, rep, pq, ng = 0, nl = 0, nr = 0;
-	unsigned	 c, c1 = 0x100, c2 = 0x100, su;
+	unsigned	 c, c1 = 0x100, c2 = 0x100, su, rel, jc;
+	size_t		 qt;
 	int		 chain = f->chain, syschain = f->syschain;
 
 	/*
@@ -202,13 +224,23 @@ mcp_chains(struct mcp_slot *s, const unsigned char *p, size_t n,
 		 * only branches have a relative displacement (MI_RELSZ). */
 		q = (0x22u >> k) & 1 ? i + len : n;
 		back = 0;
-		if (MI_RELSZ(e) != 0) {
+		if (!want_cand) {
+			/* Printable ASCII (no candidates wanted): its jcc
+			 * (70-7e) make a branch on MI_RELSZ a coin toss;
+			 * masks instead. */
+			rel = MI_RELSZ(e) != 0;
+			t = mcp_target_nb(p, i, e);
+			jc = (k == MCP_K_JMP) | (k == MCP_K_CALL);
+			qt = t > (long)i && t < (long)n ? (size_t)t : n;
+			q = rel & jc ? qt : q;
+			back = rel & (k != MCP_K_CALL) & (t <= (long)i);
+		} else if (MI_RELSZ(e) != 0) {
 			t = mcp_target(p, i, e);
 			if (k == MCP_K_JMP || k == MCP_K_CALL)
 				q = t > (long)i && t < (long)n ? (size_t)t : n;
 			back = k != MCP_K_CALL && t <= (long)i;
 			/* What the loop test starts from. */
-			if (want_cand && !(e & MI_GPC) && k != MCP_K_CALL &&
+			if (!(e & MI_GPC) && k != MCP_K_CALL &&
 			    (e & MI_COMMON) && t >= 0 && t < (long)i &&
 			    (long)i - t <= MCP_LOOP_SPAN)
 				s->lc[nl++] = (uint16_t)i;
