@@ -880,6 +880,30 @@ static const unsigned char mcp_op64[256] = {
 	[0xff] = MCP_OP_M | MCP_OP_G,
 };
 
+/* Which operand a byte instruction with a ModRM and no opcode extension
+ * writes (mcp_byte_dst()). */
+enum {
+	MCP_DST_UNKNOWN,		/* not told: capstone is asked */
+	MCP_DST_NONE,			/* none: cmp, test */
+	MCP_DST_REG,			/* the reg field's register */
+	MCP_DST_RM,			/* the r/m operand */
+};
+
+/* The operand the byte forms of add, or, adc, sbb, and, sub, xor, cmp,
+ * test and mov (reg field a register) write. */
+static unsigned
+mcp_byte_dst(unsigned c)
+{
+	if (c < 0x40 && (c & 5) == 0)
+		return (c & 0x38) == 0x38 ? MCP_DST_NONE :
+		    c & 2 ? MCP_DST_REG : MCP_DST_RM;
+	if (c == 0x84)
+		return MCP_DST_NONE;
+	if (c == 0x88 || c == 0x8a)
+		return c == 0x8a ? MCP_DST_REG : MCP_DST_RM;
+	return MCP_DST_UNKNOWN;
+}
+
 /*
  * The x86-64 summary of a REX-prefixed instruction from that of the
  * instruction after the REX byte (in), which capstone decodes alike but
@@ -888,14 +912,16 @@ static const unsigned char mcp_op64[256] = {
  * d9 /6 test reads the first byte).  Registers 8-15 have no number in a
  * summary: where REX.R (reg field) or REX.B (r/m, base, opcode register)
  * extends the register written or the memory base, that number goes.
- * MI_UNDET when capstone must be asked: another prefix, 0f escapes, VEX,
+ * Byte registers 4-7 are spl-dil behind a REX, ah-bh (no number)
+ * without: the written one of the ALU, test and mov forms is told by the
+ * opcode (mcp_byte_dst()).  MI_UNDET when capstone must be asked: another prefix, 0f escapes, VEX,
  * EVEX and XOP forms, "add [mem], al" (odd by its first byte), REX.W
  * where it changes a length or the mnemonic (mov imm64, string, sign
  * extension and stack instructions) or a step (add and sub of a register
  * and an imm32: sign-extended, where a 32-bit register's is not), a base
  * of esp or ebp that REX.B turns into r12 or r13 (memory writes count
- * then), REX.X on a SIB without index, byte registers 4-7, xchg,
- * segment moves, and a written register that both extended fields could
+ * then), REX.X on a SIB without index, byte registers 4-7 in other
+ * forms, xchg, segment moves, and a written register that both extended fields could
  * name (a prefix behind the REX: mcp_derive_two()).  check_mcp compares
  * every REX, opcode and ModRM (and SIB class) with capstone.
  */
@@ -904,7 +930,8 @@ mcp_derive_rex(const unsigned char *p, uint32_t in)
 {
 	unsigned	 r = p[0] & 0xfu, c = p[1], m = p[2], op = mcp_op64[c];
 	unsigned	 mod = m >> 6, reg = (m >> 3) & 7, rm = m & 7;
-	unsigned	 w = MI_WREG(in), b = MI_BASE(in), fr, fm;
+	unsigned	 w = MI_WREG(in), b = MI_BASE(in), fr, fm, dst;
+	bool		 byte;
 
 	if (mcp_is_prefix(MCP_X86_64, c) || c == 0x0f || c == 0x00 ||
 	    c == 0xc4 || c == 0xc5 || c == 0x62 || c == 0x8f ||
@@ -932,8 +959,9 @@ mcp_derive_rex(const unsigned char *p, uint32_t in)
 			in &= ~MI_MKWREG(0xf);
 		return in;
 	}
-	if ((op & MCP_OP_B) && ((!(op & MCP_OP_G) && reg >= 4) ||
-	    (mod == 3 && rm >= 4)))
+	byte = (op & MCP_OP_B) && ((!(op & MCP_OP_G) && reg >= 4) ||
+	    (mod == 3 && rm >= 4));
+	if (byte && mcp_byte_dst(c) == MCP_DST_UNKNOWN)
 		return MI_UNDET;
 	if (mod != 3) {
 		/* Memory: REX.B extends the base (none and rip stay). */
@@ -944,6 +972,18 @@ mcp_derive_rex(const unsigned char *p, uint32_t in)
 		}
 		if ((r & 2) && rm == 4 && ((p[3] >> 3) & 7) == 4)
 			return MI_UNDET;
+	}
+	if (byte) {
+		/* Registers 4-7 of bytes: ah-bh (no number) without a REX,
+		 * spl-dil with one, r12b-r15b when extended (no number). */
+		dst = mcp_byte_dst(c);
+		if (dst == MCP_DST_REG)
+			w = r & 4 ? 0 : reg + 1;
+		else if (dst == MCP_DST_RM)
+			w = mod != 3 || (r & 1) ? 0 : rm + 1;
+		else
+			w = 0;
+		return (in & ~MI_MKWREG(0xf)) | MI_MKWREG(w);
 	}
 	/* x87 writes no numbered register but ax (fnstsw ax). */
 	if (w == 0 || (c >= 0xd8 && c <= 0xdf))
