@@ -19,7 +19,7 @@
  * Calls into capstone allowed per input byte: the decode cache answers for
  * the rest.  A scan that decoded every offset of both modes would make
  * over 2 per byte (both modes, overlapping windows); a scan of random
- * bytes makes about 0.022 today: the VEX, EVEX and XOP forms whose map
+ * bytes makes about 0.020 today: the VEX, EVEX and XOP forms whose map
  * exists, whose summary rests on bytes beyond the cache's key, are asked
  * for, and prefixed forms no derivation covers (those whose map field
  * names no map are held invalid; a prefix behind another, most prefixed
