@@ -49,6 +49,12 @@ CORE_LIBS	:= $(CORE_LIB) $(CONFUSE_LIBS) $(CAPSTONE_LIBS) $(SYSTEMD_LIBS)
 PROGS		:=
 UNIT_TESTS	:=
 
+# bin/ holds the programs of the build that linked them last.  A stamp
+# names that build, so that `make` after `make asan` (or the reverse)
+# relinks them rather than leaving sanitizer programs in bin/.
+BIN_STAMP	:= bin/.linked-by-$(B)
+LINK_INPUTS	= $(filter-out $(BIN_STAMP),$^)
+
 .PHONY: all deps test unit integration asan valgrind bench demo install \
 	clean fuzz
 all:
@@ -58,6 +64,11 @@ include $(wildcard pop3hook/pop3hook.mk milter/milter.mk tools/tools.mk \
 	tests/unit/unit.mk fuzz/fuzz.mk bench/bench.mk bench/milter.mk)
 
 all: $(PROGS)
+
+$(BIN_STAMP):
+	@mkdir -p bin
+	@rm -f bin/.linked-by-*
+	@touch $@
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)

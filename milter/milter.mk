@@ -8,9 +8,9 @@ MLT_OBJS	:= $(MLT_LIB_OBJS) $(B)/milter/mlt_filter.o \
 
 PROGS		+= bin/mailwarden-milter
 
-bin/mailwarden-milter: $(MLT_OBJS) $(CORE_LIB)
+bin/mailwarden-milter: $(MLT_OBJS) $(CORE_LIB) $(BIN_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(MILTER_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(LINK_INPUTS) $(CORE_LIBS) $(MILTER_LIBS)
 
 CHECK_EXTRA_mlt_policy := $(MLT_LIB_OBJS)
 CHECK_EXTRA_mlt_table := $(MLT_LIB_OBJS)

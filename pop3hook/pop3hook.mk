@@ -9,9 +9,9 @@ P3_LIB_OBJS	:= $(P3_LIB_SRCS:%.c=$(B)/%.o)
 
 PROGS		+= bin/mailwarden-pop3hook
 
-bin/mailwarden-pop3hook: $(B)/pop3hook/p3_main.o $(P3_LIB_OBJS) $(CORE_LIB)
+bin/mailwarden-pop3hook: $(B)/pop3hook/p3_main.o $(P3_LIB_OBJS) $(CORE_LIB) $(BIN_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(EV_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(LINK_INPUTS) $(CORE_LIBS) $(EV_LIBS)
 
 CHECK_EXTRA_p3_parse	:= $(P3_LIB_OBJS)
 CHECK_EXTRA_p3_state	:= $(P3_LIB_OBJS)

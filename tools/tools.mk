@@ -3,9 +3,9 @@
 
 PROGS		+= bin/mailwarden-mcp
 
-bin/mailwarden-mcp: $(B)/tools/mcp_cli.o $(CORE_LIB)
+bin/mailwarden-mcp: $(B)/tools/mcp_cli.o $(CORE_LIB) $(BIN_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(LINK_INPUTS) $(CORE_LIBS)
 
 # The corpora of the detector's tests and benchmark, generated (same bytes
 # every run) from tests/mcp/shellcode.tsv and a fixed seed.
