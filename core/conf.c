@@ -5,6 +5,9 @@
  * values are checked while parsing (so errors carry the line they are on),
  * then copied out and libconfuse's tree is freed.
  */
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -299,6 +302,22 @@ conf_facility_cb(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+/*
+ * A UNIX socket's path must fit a sockaddr_un: refused here, with the
+ * line, rather than when the daemon first binds or connects.
+ */
+static int
+conf_unix_path(cfg_t *cfg, const char *name, const char *path)
+{
+	size_t	 max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+
+	if (strlen(path) <= max)
+		return 0;
+	cfg_error(cfg, "%s: UNIX socket path longer than %zu octets", name,
+	    max);
+	return -1;
+}
+
 /* listen, tls_listen, backend: "host:port", "[v6]:port", "unix:/path". */
 static int
 conf_hostport_cb(cfg_t *cfg, cfg_opt_t *opt)
@@ -310,8 +329,11 @@ conf_hostport_cb(cfg_t *cfg, cfg_opt_t *opt)
 		const char *v = cfg_opt_getnstr(opt, i);
 
 		if (strcmp(opt->name, "backend") == 0 &&
-		    strncmp(v, "unix:/", 6) == 0)
+		    strncmp(v, "unix:/", 6) == 0) {
+			if (conf_unix_path(cfg, opt->name, v + 5) == -1)
+				return -1;
 			continue;
+		}
 		if (pol_hostport(v, host, sizeof(host), &port) == -1) {
 			cfg_error(cfg, "%s: '%s' is not host:port or "
 			    "[address]:port%s", opt->name, v,
@@ -332,7 +354,7 @@ conf_socket_cb(cfg_t *cfg, cfg_opt_t *opt)
 	long		 port;
 
 	if (strncmp(v, "unix:/", 6) == 0 || strncmp(v, "local:/", 7) == 0)
-		return 0;
+		return conf_unix_path(cfg, opt->name, strchr(v, ':') + 1);
 	if (strncmp(v, "inet:", 5) == 0 || strncmp(v, "inet6:", 6) == 0) {
 		const char *p = strchr(v, ':') + 1;
 

@@ -268,6 +268,15 @@ static const struct {
 	{ "pop3 {\n backend = \"host:99999\"\n}\n", 2, "not host:port" },
 	{ "smtp {\n socket = \"inet:99999@localhost\"\n}\n", 2,
 	  "socket 'inet:99999@localhost'" },
+	/* UNIX socket paths: at most 107 octets (sun_path) */
+	{ "pop3 {\n backend = \"unix:/"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"\n}\n", 2,
+	  "backend: UNIX socket path longer than 107 octets" },
+	{ "smtp {\n socket = \"local:/"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"\n}\n", 2,
+	  "socket: UNIX socket path longer than 107 octets" },
 	{ "smtp {\n protection auth { deny_mechanisms = {\"CRAM MD5\"} }\n}\n",
 	  2, "not a valid name" },
 	{ "pop3 {\n", 1, "" },
@@ -288,6 +297,25 @@ START_TEST(test_bad)
 	    "case %d: want prefix '%s', got '%s'", _i, want, err);
 	ck_assert_msg(strstr(err, bad_cases[_i].want) != NULL,
 	    "case %d: want '%s' in '%s'", _i, bad_cases[_i].want, err);
+}
+END_TEST
+
+/* The longest UNIX socket path a sockaddr_un holds (107 octets) loads,
+ * for the backend and for the milter socket. */
+START_TEST(test_unix_path_max)
+{
+	char		 err[1024], path[108], text[512];
+	struct policy	*pol;
+
+	memset(path, 'a', sizeof(path) - 1);
+	path[0] = '/';
+	path[sizeof(path) - 1] = '\0';
+	snprintf(text, sizeof(text), "pop3 { backend = \"unix:%s\" }\n"
+	    "smtp { socket = \"unix:%s\" }\n", path, path);
+	pol = load_text(text, err, sizeof(err));
+	ck_assert_msg(pol != NULL, "%s", err);
+	ck_assert_uint_eq(strlen(pol->pop3.backend), 5 + 107);
+	pol_unref(pol);
 }
 END_TEST
 
@@ -352,6 +380,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_every_key);
 	tcase_add_loop_test(tc, test_bad, 0,
 	    sizeof(bad_cases) / sizeof(bad_cases[0]));
+	tcase_add_test(tc, test_unix_path_max);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_loop_test(tc, test_hostport, 0,
 	    sizeof(hp_cases) / sizeof(hp_cases[0]));
