@@ -490,6 +490,32 @@ mcp_lead_invalid(int mode, unsigned b0, unsigned b1)
 }
 
 /*
+ * Decode the npre bytes at pre followed by each fill byte in turn: the
+ * summary every probe gives, or MI_UNDET at the first that disagrees.  An
+ * instruction no longer than those bytes is all there: one probe tells.
+ */
+static uint32_t
+mcp_probe(struct mcp_slot *s, int mode, const unsigned char *pre,
+    size_t npre, const unsigned char *fills, size_t nfills)
+{
+	unsigned char	 probe[16];
+	uint32_t	 e = 0, v;
+	size_t		 k;
+
+	for (k = 0; k < nfills; k++) {
+		memset(probe, fills[k], sizeof(probe));
+		memcpy(probe, pre, npre);
+		v = mcp_decode_live(s, mode, probe, sizeof(probe));
+		if (k > 0 && v != e)
+			return MI_UNDET;
+		e = v;
+		if (MI_KIND(e) != MCP_K_INVALID && MI_LEN(e) <= npre)
+			break;
+	}
+	return e;
+}
+
+/*
  * Fill a cache entry by decoding its first bytes with varied continuations.
  * An instruction no longer than those bytes is all there: one probe tells.
  * A form that every probe finds invalid may be valid with some other byte
@@ -503,20 +529,13 @@ mcp_cache_fill(struct mcp_slot *s, int mode, const unsigned char *pre,
     size_t npre)
 {
 	unsigned char	 probe[16];
-	uint32_t	 e = 0, v;
+	uint32_t	 e, v;
 	size_t		 k;
 	unsigned	 b;
 
-	for (k = 0; k < sizeof(mcp_fills); k++) {
-		memset(probe, mcp_fills[k], sizeof(probe));
-		memcpy(probe, pre, npre);
-		v = mcp_decode_live(s, mode, probe, sizeof(probe));
-		if (k > 0 && v != e)
-			return MI_FILLED | MI_UNDET;
-		e = v;
-		if (MI_KIND(e) != MCP_K_INVALID && MI_LEN(e) <= npre)
-			break;
-	}
+	e = mcp_probe(s, mode, pre, npre, mcp_fills, sizeof(mcp_fills));
+	if (e & MI_UNDET)
+		return MI_FILLED | MI_UNDET;
 	if (MI_KIND(e) != MCP_K_INVALID)
 		return e | MI_FILLED;
 	if (npre >= 2 && mcp_lead_invalid(mode, pre[0], pre[1]))
@@ -649,24 +668,15 @@ static uint32_t
 mcp_esc_fill(struct mcp_slot *s, int mode, unsigned b1, unsigned m)
 {
 	static const unsigned char fill[] = { 0x00, 0xff, 0x90 };
-	unsigned char	 probe[16];
-	uint32_t	 e = 0, v;
-	size_t		 k;
+	const unsigned char pre[3] = { 0x0f, (unsigned char)b1,
+	    (unsigned char)m };
+	uint32_t	 e;
 
 	if ((m >> 6) != 3 && (m & 7) == 4)
 		return MI_FILLED | MI_UNDET;
-	for (k = 0; k < sizeof(fill); k++) {
-		memset(probe, fill[k], sizeof(probe));
-		probe[0] = 0x0f;
-		probe[1] = (unsigned char)b1;
-		probe[2] = (unsigned char)m;
-		v = mcp_decode_live(s, mode, probe, sizeof(probe));
-		if (MI_KIND(v) == MCP_K_INVALID || (k > 0 && v != e))
-			return MI_FILLED | MI_UNDET;
-		e = v;
-		if (MI_LEN(e) <= 3)
-			break;
-	}
+	e = mcp_probe(s, mode, pre, sizeof(pre), fill, sizeof(fill));
+	if ((e & MI_UNDET) || MI_KIND(e) == MCP_K_INVALID)
+		return MI_FILLED | MI_UNDET;
 	return e | MI_FILLED;
 }
 
@@ -802,6 +812,25 @@ mcp_is_prefix(int mode, unsigned c)
 }
 
 /*
+ * The summary of an instruction one prefix longer than the one summarised
+ * in `in`, which capstone decodes alike behind that prefix: invalid past
+ * 15 bytes; a GetPC candidate only as a call or an fnstenv; out of the
+ * vocabulary and no sled where the prefix makes it odd (mcp_flags()).
+ */
+static uint32_t
+mcp_behind_prefix(uint32_t in, bool odd)
+{
+	if (MI_KIND(in) == MCP_K_INVALID || MI_LEN(in) >= 15)
+		return MI_MK(1, MCP_K_INVALID, 0);
+	in = (in & ~0xfu) | (MI_LEN(in) + 1);
+	if (MI_KIND(in) != MCP_K_CALL && !(in & MI_FNSTENV))
+		in &= ~MI_GPC;
+	if (odd)
+		in &= ~(MI_COMMON | MI_SLED | MI_POP);
+	return in;
+}
+
+/*
  * The summary of a segment-prefixed instruction from that of the
  * instruction after the prefix, which capstone decodes alike: one byte
  * longer, and out of the vocabulary (odd) unless the prefix is fs or gs,
@@ -823,16 +852,7 @@ mcp_derive(int mode, const unsigned char *p, uint32_t in)
 	    (c == 0x0f && (p[2] == 0xff || p[2] == 0xa7)) ||
 	    mcp_is_prefix(mode, c))
 		return MI_UNDET;
-	if (MI_KIND(in) == MCP_K_INVALID)
-		return MI_MK(1, MCP_K_INVALID, 0);
-	if (MI_LEN(in) >= 15)
-		return MI_MK(1, MCP_K_INVALID, 0);
-	in = (in & ~0xfu) | (MI_LEN(in) + 1);
-	if (MI_KIND(in) != MCP_K_CALL && !(in & MI_FNSTENV))
-		in &= ~MI_GPC;
-	if (p[0] != 0x64 && p[0] != 0x65)
-		in &= ~(MI_COMMON | MI_SLED | MI_POP);
-	return in;
+	return mcp_behind_prefix(in, p[0] != 0x64 && p[0] != 0x65);
 }
 
 /*
@@ -944,11 +964,9 @@ mcp_derive_rex(const unsigned char *p, uint32_t in)
 	    (c >= 0x50 && c <= 0x5f) || c == 0xc2 || c == 0xc3 ||
 	    c == 0xe8 || c == 0xe9 || c == 0xff))
 		return MI_UNDET;
-	if (MI_KIND(in) == MCP_K_INVALID || MI_LEN(in) >= 15)
-		return MI_MK(1, MCP_K_INVALID, 0);
-	in = (in & ~0xfu) | (MI_LEN(in) + 1);
-	if (MI_KIND(in) != MCP_K_CALL && !(in & MI_FNSTENV))
-		in &= ~MI_GPC;
+	in = mcp_behind_prefix(in, false);
+	if (MI_KIND(in) == MCP_K_INVALID)
+		return in;
 	if (!(op & MCP_OP_M)) {
 		/* Registers in the opcode: pop r, mov r, imm. */
 		if (c >= 0xb0 && c <= 0xb7 && !(r & 1))
@@ -1013,19 +1031,6 @@ mcp_has_modrm(unsigned c)
 	    c == 0xfe || c == 0xff;
 }
 
-/* One byte longer behind a prefix that makes it odd (mcp_flags()); a GetPC
- * candidate only as a call or an fnstenv. */
-static uint32_t
-mcp_pfx_odd(uint32_t in)
-{
-	if (MI_KIND(in) == MCP_K_INVALID || MI_LEN(in) >= 15)
-		return MI_MK(1, MCP_K_INVALID, 0);
-	in = (in & ~0xfu) | (MI_LEN(in) + 1);
-	if (MI_KIND(in) != MCP_K_CALL && !(in & MI_FNSTENV))
-		in &= ~MI_GPC;
-	return in & ~(MI_COMMON | MI_SLED | MI_POP);
-}
-
 /*
  * Whether capstone takes a lock prefix (f0) before the opcode c with ModRM
  * m: read-modify-write forms with a memory destination, as capstone lists
@@ -1072,11 +1077,9 @@ mcp_derive_pfx(int mode, const unsigned char *p, uint32_t in)
 {
 	unsigned	 pf = p[0], c = p[1], m = p[2];
 
-	if (pf == 0xf0 && c != 0x0f && !mcp_is_prefix(mode, c) &&
-	    !mcp_lockable(c, m))
-		return MI_MK(1, MCP_K_INVALID, 0);
 	if (pf == 0xf0 && c != 0x0f && !mcp_is_prefix(mode, c))
-		return mcp_pfx_odd(in);
+		return mcp_lockable(c, m) ? mcp_behind_prefix(in, true) :
+		    MI_MK(1, MCP_K_INVALID, 0);
 	if (mcp_is_prefix(mode, c) || c == 0x0f || c == 0x00 ||
 	    c == 0xc4 || c == 0xc5 || c == 0x62 || c == 0x8f ||
 	    c == 0xd4 || c == 0xd5 || c == 0xd6 || c == 0xd7 ||
@@ -1096,14 +1099,7 @@ mcp_derive_pfx(int mode, const unsigned char *p, uint32_t in)
 	if (pf == 0x67 && mode == MCP_X86_32 && mcp_has_modrm(c) &&
 	    (m >> 6) != 3)
 		return MI_UNDET;
-	if (MI_KIND(in) == MCP_K_INVALID || MI_LEN(in) >= 15)
-		return MI_MK(1, MCP_K_INVALID, 0);
-	in = (in & ~0xfu) | (MI_LEN(in) + 1);
-	if (MI_KIND(in) != MCP_K_CALL && !(in & MI_FNSTENV))
-		in &= ~MI_GPC;
-	if (pf == 0x67)
-		in &= ~(MI_COMMON | MI_SLED | MI_POP);
-	return in;
+	return mcp_behind_prefix(in, pf == 0x67);
 }
 
 /*
@@ -1151,14 +1147,7 @@ mcp_derive_two(int mode, const unsigned char *p, uint32_t in)
 		;
 	else
 		return MI_UNDET;
-	if (MI_KIND(in) == MCP_K_INVALID || MI_LEN(in) >= 15)
-		return MI_MK(1, MCP_K_INVALID, 0);
-	in = (in & ~0xfu) | (MI_LEN(in) + 1);
-	if (MI_KIND(in) != MCP_K_CALL && !(in & MI_FNSTENV))
-		in &= ~MI_GPC;
-	if (odd)
-		in &= ~(MI_COMMON | MI_SLED | MI_POP);
-	return in;
+	return mcp_behind_prefix(in, odd);
 }
 
 /* The summary at p from the cache, deriving or asking capstone if need be;
