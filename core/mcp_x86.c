@@ -178,12 +178,16 @@ static inline __attribute__((always_inline)) long
 mcp_target_nb(const unsigned char *p, size_t i, uint32_t e)
 {
 	unsigned	 rs = MI_RELSZ(e), len = MI_LEN(e);
+	const unsigned char *q;
 	uint32_t	 u;
 	long		 rel;
 
 	if (i + len < 4)
 		return mcp_target(p, i, e);
-	memcpy(&u, p + i + len - 4, 4);
+	/* Little-endian whatever the host: one load on x86. */
+	q = p + i + len - 4;
+	u = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 |
+	    (uint32_t)q[3] << 24;
 	rel = (long)((int64_t)(int32_t)u >> (32 - 8 * rs));
 	return (long)(i + len) + (rel & -(long)(rs != 0));
 }
