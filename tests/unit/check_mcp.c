@@ -354,6 +354,66 @@ START_TEST(test_prefix_summaries)
 END_TEST
 
 /*
+ * Consecutive windows: the second begins with the MCP_OV bytes the first
+ * ended with and takes over the summaries of its first MCP_OV_KEEP
+ * offsets.  Every summary of the second window must be what capstone or
+ * the cache gives at that offset; a marked summary shows the take-over
+ * happened exactly there, and a window that differs in its first bytes
+ * takes nothing over.
+ */
+START_TEST(test_window_overlap)
+{
+	static const cs_mode	 modes[MCP_NMODES] = { CS_MODE_32, CS_MODE_64 };
+	struct mcp_slot		*s = calloc(1, sizeof(*s));
+	unsigned char		*p = malloc(MCP_STEP + MCP_WIN), *w;
+	size_t			 i;
+	uint32_t		 live;
+	int			 m;
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_nonnull(p);
+	for (m = 0; m < MCP_NMODES; m++) {
+		ck_assert_int_eq(cs_open(CS_ARCH_X86, modes[m], &s->cs[m]),
+		    CS_ERR_OK);
+		cs_option(s->cs[m], CS_OPT_DETAIL, CS_OPT_ON);
+		ck_assert_ptr_nonnull(s->insn[m] = cs_malloc(s->cs[m]));
+	}
+	random_bytes(p, MCP_STEP + MCP_WIN, 77);
+	w = p + MCP_STEP;
+	for (m = 0; m < MCP_NMODES; m++) {
+		mcp_decode_all(s, m, p, MCP_WIN);
+		mcp_decode_all(s, m, w, MCP_WIN);
+		for (i = 0; i < MCP_WIN; i++) {
+			live = mcp_decode(s, m, w + i, MCP_WIN - i);
+			ck_assert_msg(s->inf[i] == live, "mode %d offset %zu: "
+			    "%08x, not %08x", m, i, s->inf[i], live);
+		}
+		/* Marked: the first MCP_OV_KEEP come from the kept ones. */
+		mcp_decode_all(s, m, p, MCP_WIN);
+		s->ovi[m][0] = s->ovi[m][MCP_OV_KEEP - 1] = 0xdeadbeef;
+		mcp_decode_all(s, m, w, MCP_WIN);
+		ck_assert_uint_eq(s->inf[0], 0xdeadbeef);
+		ck_assert_uint_eq(s->inf[MCP_OV_KEEP - 1], 0xdeadbeef);
+		ck_assert_uint_eq(s->inf[MCP_OV_KEEP],
+		    mcp_decode(s, m, w + MCP_OV_KEEP, MCP_WIN - MCP_OV_KEEP));
+		/* Different first bytes: nothing taken over. */
+		mcp_decode_all(s, m, p, MCP_WIN);
+		s->ovi[m][0] = 0xdeadbeef;
+		w[MCP_OV - 1] ^= 0x55;
+		mcp_decode_all(s, m, w, MCP_WIN);
+		ck_assert_uint_eq(s->inf[0], mcp_decode(s, m, w, MCP_WIN));
+		w[MCP_OV - 1] ^= 0x55;
+	}
+	for (m = 0; m < MCP_NMODES; m++) {
+		cs_free(s->insn[m], 1);
+		cs_close(&s->cs[m]);
+	}
+	free(p);
+	free(s);
+}
+END_TEST
+
+/*
  * Prefixed instructions summarised from the instruction after the prefix:
  * REX in x86-64, 66, 67, f0, f2, f3 and the segment prefixes in both
  * modes, and a prefix behind another.  The summary must be the one the
@@ -908,6 +968,7 @@ mcp_suite(void)
 	tcase_add_loop_test(tc, test_lead_summaries, 0, 6);
 	tcase_add_test(tc, test_decode_bound);
 	tcase_add_test(tc, test_prefix_summaries);
+	tcase_add_test(tc, test_window_overlap);
 	tcase_add_loop_test(tc, test_step_summaries, 0, 8);
 	tcase_add_loop_test(tc, test_derived_summaries, 0,
 	    (int)(sizeof(derived_cases) / sizeof(derived_cases[0])));
