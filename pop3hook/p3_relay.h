@@ -12,7 +12,7 @@
 #include "p3_conn.h"
 
 #define P3_SIN_SIZE	16384		/* backend -> client buffer: status lines */
-#define P3_SIN_BULK	1048576		/* the same while a body is relayed */
+#define P3_SIN_BULK	524288		/* the same while a body is relayed */
 #define P3_BULK_MAX	32		/* bulk buffers in use per worker */
 #define P3_RESERVE	128		/* kept free for pop3hook's own -ERR */
 
