@@ -104,6 +104,7 @@ valgrind: all unit-build
 	@VALGRIND=1 sh tests/run-all unit
 
 bench: deps all
+	@sh scripts/install-deps bench
 	@sh bench/run
 
 demo: deps all

@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -107,6 +108,10 @@ struct p3load_run {
 	int		 pending;	/* idle mode: greetings awaited */
 	int		 next_idle;	/* idle mode: next client to connect */
 	char		 first_error[160]; /* reason of the first failure */
+	pid_t		 pgid;		/* -g: process group whose CPU to count */
+	long long	 cpu0;		/* its CPU ticks when measuring starts */
+	long long	 cpu1;		/* and when it ends */
+	int		 cpu_state;	/* 0 none yet, 1 started, 2 ended */
 };
 
 static volatile sig_atomic_t p3load_stop;
@@ -127,7 +132,8 @@ usage(void)
 	    "usage: p3load [-m sessions|retr|idle] [-H host] [-p port] "
 	    "[-c clients]\n"
 	    "              [-d seconds] [-w warmup] [-t timeout] "
-	    "[-u user] [-U nusers] [-P password]\n");
+	    "[-u user] [-U nusers] [-P password]\n"
+	    "              [-g pgid]\n");
 	exit(1);
 }
 
@@ -147,6 +153,48 @@ p3load_signal_cb(int sig)
 {
 	(void)sig;
 	p3load_stop = 1;
+}
+
+/*
+ * CPU time, in clock ticks, of every process in process group pgid: user
+ * and system time of each, and of its children already reaped (a
+ * per-client process that ended counts through its parent).  -1 when
+ * /proc cannot be read.
+ */
+static long long
+p3load_group_cpu(pid_t pgid)
+{
+	DIR *d;
+	struct dirent *de;
+	char path[300], buf[1024], *p;
+	long long sum = 0, ut, st, cut, cst;
+	ssize_t n;
+	int fd, pg;
+
+	if ((d = opendir("/proc")) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* After the command name: state ppid pgrp ... utime stime
+		 * cutime cstime (fields 3, 4, 5, 14-17 of proc(5)). */
+		if ((p = strrchr(buf, ')')) == NULL ||
+		    sscanf(p + 1, " %*c %*d %d %*d %*d %*d %*u %*u %*u %*u "
+		    "%*u %lld %lld %lld %lld", &pg, &ut, &st, &cut, &cst) != 5)
+			continue;
+		if (pg == pgid)
+			sum += ut + st + cut + cst;
+	}
+	closedir(d);
+	return sum;
 }
 
 /* Whether the run is in its measuring window. */
@@ -560,19 +608,24 @@ p3load_report(struct p3load_run *r, double seconds)
 		if (r->nlat > 0)
 			qsort(r->lat, r->nlat, sizeof(*r->lat), p3load_cmp);
 		printf("mode=sessions clients=%d seconds=%.2f sessions=%llu "
-		    "errors=%llu rate=%.1f p50_ms=%.2f p99_ms=%.2f\n",
+		    "errors=%llu rate=%.1f p50_ms=%.2f p99_ms=%.2f",
 		    r->nclients, seconds, r->sessions, r->errors,
 		    r->sessions / seconds, p3load_quantile(r, 0.50),
 		    p3load_quantile(r, 0.99));
 	} else if (r->mode == P3LOAD_RETR) {
 		printf("mode=retr clients=%d seconds=%.2f retrs=%llu "
-		    "errors=%llu bytes=%llu mbytes_per_s=%.1f\n",
+		    "errors=%llu bytes=%llu mbytes_per_s=%.1f",
 		    r->nclients, seconds, r->retrs, r->errors, r->bytes,
 		    r->bytes / seconds / 1e6);
 	} else {
-		printf("mode=idle clients=%d connected=%d errors=%llu\n",
+		printf("mode=idle clients=%d connected=%d errors=%llu",
 		    r->nclients, r->greeted, r->all_errors);
 	}
+	/* The process group's CPU over the measured window (-g). */
+	if (r->cpu_state == 2 && r->cpu0 >= 0 && r->cpu1 >= r->cpu0)
+		printf(" cpu_ms=%.0f",
+		    (r->cpu1 - r->cpu0) * 1000.0 / sysconf(_SC_CLK_TCK));
+	printf("\n");
 	if (r->all_errors > 0)
 		fprintf(stderr, "p3load: %llu failures, first: %s\n",
 		    r->all_errors, r->first_error);
@@ -594,9 +647,19 @@ p3load_loop(struct p3load_run *r)
 	}
 	for (;;) {
 		t = p3load_now();
+		if (r->pgid > 0 && r->cpu_state == 0 && t >= r->t_measure &&
+		    r->mode != P3LOAD_IDLE) {
+			r->cpu0 = p3load_group_cpu(r->pgid);
+			r->cpu_state = 1;
+		}
 		if (p3load_stop || (r->mode != P3LOAD_IDLE && t >= r->t_end) ||
-		    (r->mode == P3LOAD_IDLE && announced && t >= r->t_end))
+		    (r->mode == P3LOAD_IDLE && announced && t >= r->t_end)) {
+			if (r->cpu_state == 1 && !p3load_stop) {
+				r->cpu1 = p3load_group_cpu(r->pgid);
+				r->cpu_state = 2;
+			}
 			break;
+		}
 		if (r->mode == P3LOAD_IDLE) {
 			p3load_idle_connect(r);
 			if (!announced && r->pending == 0 &&
@@ -663,7 +726,7 @@ p3load_options(struct p3load_run *r, int argc, char **argv)
 	r->user = "u";
 	r->nusers = 0;
 	r->password = "pw";
-	while ((ch = getopt(argc, argv, "c:d:H:m:p:P:t:u:U:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:d:g:H:m:p:P:t:u:U:w:")) != -1) {
 		switch (ch) {
 		case 'c':
 			r->nclients = p3load_number(optarg, 1,
@@ -671,6 +734,9 @@ p3load_options(struct p3load_run *r, int argc, char **argv)
 			break;
 		case 'd':
 			r->duration = p3load_number(optarg, 0.1, 86400);
+			break;
+		case 'g':
+			r->pgid = p3load_number(optarg, 1, INT_MAX);
 			break;
 		case 'H':
 			host = optarg;
