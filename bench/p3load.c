@@ -159,7 +159,7 @@ p3load_signal_cb(int sig)
  * CPU time, in clock ticks, of every process in process group pgid: user
  * and system time of each, and of its children already reaped (a
  * per-client process that ended counts through its parent).  -1 when
- * /proc cannot be read.
+ * /proc cannot be read or no process is in the group.
  */
 static long long
 p3load_group_cpu(pid_t pgid)
@@ -169,7 +169,7 @@ p3load_group_cpu(pid_t pgid)
 	char path[300], buf[1024], *p;
 	long long sum = 0, ut, st, cut, cst;
 	ssize_t n;
-	int fd, pg;
+	int fd, pg, found = 0;
 
 	if ((d = opendir("/proc")) == NULL)
 		return -1;
@@ -190,11 +190,13 @@ p3load_group_cpu(pid_t pgid)
 		    sscanf(p + 1, " %*c %*d %d %*d %*d %*d %*u %*u %*u %*u "
 		    "%*u %lld %lld %lld %lld", &pg, &ut, &st, &cut, &cst) != 5)
 			continue;
-		if (pg == pgid)
+		if (pg == pgid) {
 			sum += ut + st + cut + cst;
+			found = 1;
+		}
 	}
 	closedir(d);
-	return sum;
+	return found ? sum : -1;
 }
 
 /* Whether the run is in its measuring window. */
@@ -622,7 +624,8 @@ p3load_report(struct p3load_run *r, double seconds)
 		    r->nclients, r->greeted, r->all_errors);
 	}
 	/* The process group's CPU over the measured window (-g). */
-	if (r->cpu_state == 2 && r->cpu0 >= 0 && r->cpu1 >= r->cpu0)
+	if (r->cpu_state == 2 && r->cpu0 >= 0 && r->cpu1 >= 0 &&
+	    r->cpu1 >= r->cpu0)
 		printf(" cpu_ms=%.0f",
 		    (r->cpu1 - r->cpu0) * 1000.0 / sysconf(_SC_CLK_TCK));
 	printf("\n");
