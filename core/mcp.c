@@ -1188,7 +1188,8 @@ mcp_decode_at(struct mcp_slot *s, int mode, const unsigned char *p,
 }
 
 /*
- * Summaries of the instructions at every offset of n bytes into s->inf,
+ * Summaries of the instructions at every offset of n bytes (at most
+ * MCP_WIN, the size of s->inf: more are not looked at) into s->inf,
  * last offset first so that a prefixed instruction finds the summary of
  * what follows its prefix.  Once every cache row of the mode is filled,
  * which a long-running process soon sees, the rows are not checked.
@@ -1204,6 +1205,8 @@ mcp_decode_all(struct mcp_slot *s, int mode, const unsigned char *p,
 	const uint32_t	*c = mcp_cache[mode];
 	size_t		 i, lo = 0;
 
+	if (n > MCP_WIN)
+		n = MCP_WIN;
 	if (s->ovok[mode] && n >= MCP_OV &&
 	    memcmp(p, s->ovb[mode], MCP_OV) == 0)
 		lo = MCP_OV_KEEP;
