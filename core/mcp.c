@@ -103,8 +103,8 @@ static const struct mcp_limits mcp_limits[] = {
 #define MCP_SYS_PER_DOUBLING	1
 
 
-/* Open one slot's capstone handles. */
-static struct mcp_slot *
+/* A slot with its capstone handles open, one per mode; NULL if not. */
+struct mcp_slot *
 mcp_slot_new(void)
 {
 	static const cs_mode	 modes[MCP_NMODES] = { CS_MODE_32, CS_MODE_64 };
@@ -114,13 +114,32 @@ mcp_slot_new(void)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	for (m = 0; m < MCP_NMODES; m++) {
-		if (cs_open(CS_ARCH_X86, modes[m], &s->cs[m]) != CS_ERR_OK)
+		if (cs_open(CS_ARCH_X86, modes[m], &s->cs[m]) != CS_ERR_OK) {
+			mcp_slot_free(s);
 			return NULL;
+		}
 		cs_option(s->cs[m], CS_OPT_DETAIL, CS_OPT_ON);
-		if ((s->insn[m] = cs_malloc(s->cs[m])) == NULL)
+		if ((s->insn[m] = cs_malloc(s->cs[m])) == NULL) {
+			mcp_slot_free(s);
 			return NULL;
+		}
 	}
 	return s;
+}
+
+/* Close what mcp_slot_new() opened, also when it stopped half-way. */
+void
+mcp_slot_free(struct mcp_slot *s)
+{
+	int	 m;
+
+	for (m = 0; m < MCP_NMODES; m++) {
+		if (s->insn[m] != NULL)
+			cs_free(s->insn[m], 1);
+		if (s->cs[m] != 0)
+			cs_close(&s->cs[m]);
+	}
+	free(s);
 }
 
 /* Build the slot pool and fill the decode cache, once. */

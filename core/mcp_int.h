@@ -150,6 +150,8 @@ enum {
 	MCP_GETPC_FNSTENV,
 };
 
+struct mcp_slot *mcp_slot_new(void);
+void		mcp_slot_free(struct mcp_slot *);
 uint32_t	mcp_decode(struct mcp_slot *, int mode, const unsigned char *,
 		    size_t avail);
 void		mcp_decode_all(struct mcp_slot *, int mode,

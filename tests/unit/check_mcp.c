@@ -341,20 +341,13 @@ START_TEST(test_prefix_summaries)
 {
 	static const unsigned char pfx[] = { 0x26, 0x2e, 0x36, 0x3e, 0x64,
 	    0x65 };
-	static const cs_mode	 modes[MCP_NMODES] = { CS_MODE_32, CS_MODE_64 };
-	struct mcp_slot		*s = calloc(1, sizeof(*s));
+	struct mcp_slot		*s = mcp_slot_new();
 	unsigned char		 p[4096];
 	size_t			 i, n = sizeof(p), checked = 0;
 	uint32_t		 live;
 	int			 m, r;
 
 	ck_assert_ptr_nonnull(s);
-	for (m = 0; m < MCP_NMODES; m++) {
-		ck_assert_int_eq(cs_open(CS_ARCH_X86, modes[m], &s->cs[m]),
-		    CS_ERR_OK);
-		cs_option(s->cs[m], CS_OPT_DETAIL, CS_OPT_ON);
-		ck_assert_ptr_nonnull(s->insn[m] = cs_malloc(s->cs[m]));
-	}
 	for (r = 0; r < 64; r++) {
 		random_bytes(p, n, (uint32_t)(r + 100));
 		for (i = 0; i < n; i += 3)
@@ -371,11 +364,7 @@ START_TEST(test_prefix_summaries)
 		}
 	}
 	ck_assert_uint_gt(checked, 100000);
-	for (m = 0; m < MCP_NMODES; m++) {
-		cs_free(s->insn[m], 1);
-		cs_close(&s->cs[m]);
-	}
-	free(s);
+	mcp_slot_free(s);
 }
 END_TEST
 
@@ -389,8 +378,7 @@ END_TEST
  */
 START_TEST(test_window_overlap)
 {
-	static const cs_mode	 modes[MCP_NMODES] = { CS_MODE_32, CS_MODE_64 };
-	struct mcp_slot		*s = calloc(1, sizeof(*s));
+	struct mcp_slot		*s = mcp_slot_new();
 	unsigned char		*p = malloc(MCP_STEP + MCP_WIN), *w;
 	size_t			 i;
 	uint32_t		 live;
@@ -398,12 +386,6 @@ START_TEST(test_window_overlap)
 
 	ck_assert_ptr_nonnull(s);
 	ck_assert_ptr_nonnull(p);
-	for (m = 0; m < MCP_NMODES; m++) {
-		ck_assert_int_eq(cs_open(CS_ARCH_X86, modes[m], &s->cs[m]),
-		    CS_ERR_OK);
-		cs_option(s->cs[m], CS_OPT_DETAIL, CS_OPT_ON);
-		ck_assert_ptr_nonnull(s->insn[m] = cs_malloc(s->cs[m]));
-	}
 	random_bytes(p, MCP_STEP + MCP_WIN, 77);
 	w = p + MCP_STEP;
 	for (m = 0; m < MCP_NMODES; m++) {
@@ -430,12 +412,8 @@ START_TEST(test_window_overlap)
 		ck_assert_uint_eq(s->inf[0], mcp_decode(s, m, w, MCP_WIN));
 		w[MCP_OV - 1] ^= 0x55;
 	}
-	for (m = 0; m < MCP_NMODES; m++) {
-		cs_free(s->insn[m], 1);
-		cs_close(&s->cs[m]);
-	}
 	free(p);
-	free(s);
+	mcp_slot_free(s);
 }
 END_TEST
 
@@ -470,8 +448,7 @@ static const struct {
 
 START_TEST(test_derived_summaries)
 {
-	static const cs_mode	 modes[MCP_NMODES] = { CS_MODE_32, CS_MODE_64 };
-	struct mcp_slot		*s = calloc(1, sizeof(*s));
+	struct mcp_slot		*s = mcp_slot_new();
 	int			 md = derived_cases[_i].mode;
 	unsigned char		 p[17];
 	unsigned		 c, m, k, nsib, st = sample_step(256);
@@ -479,10 +456,6 @@ START_TEST(test_derived_summaries)
 	uint32_t		 live;
 
 	ck_assert_ptr_nonnull(s);
-	ck_assert_int_eq(cs_open(CS_ARCH_X86, modes[md], &s->cs[md]),
-	    CS_ERR_OK);
-	cs_option(s->cs[md], CS_OPT_DETAIL, CS_OPT_ON);
-	ck_assert_ptr_nonnull(s->insn[md] = cs_malloc(s->cs[md]));
 	for (c = 0; c < 256; c++)
 		for (m = c % st; m < 256; m += st) {
 			nsib = (m >> 6) != 3 && (m & 7) == 4 ? 16 : 1;
@@ -504,9 +477,7 @@ START_TEST(test_derived_summaries)
 			}
 		}
 	ck_assert_uint_gt(checked, 65536 / st);
-	cs_free(s->insn[md], 1);
-	cs_close(&s->cs[md]);
-	free(s);
+	mcp_slot_free(s);
 }
 END_TEST
 
@@ -519,9 +490,8 @@ END_TEST
  */
 START_TEST(test_step_summaries)
 {
-	static const cs_mode	 modes[MCP_NMODES] = { CS_MODE_32, CS_MODE_64 };
 	static const unsigned char ops[] = { 0x80, 0x81, 0x83, 0x8d };
-	struct mcp_slot		*s = calloc(1, sizeof(*s));
+	struct mcp_slot		*s = mcp_slot_new();
 	int			 md = _i / 4;
 	unsigned char		 p[17];
 	unsigned		 m, k, nsib, v, at, st = sample_step(256);
@@ -529,10 +499,6 @@ START_TEST(test_step_summaries)
 	uint32_t		 live;
 
 	ck_assert_ptr_nonnull(s);
-	ck_assert_int_eq(cs_open(CS_ARCH_X86, modes[md], &s->cs[md]),
-	    CS_ERR_OK);
-	cs_option(s->cs[md], CS_OPT_DETAIL, CS_OPT_ON);
-	ck_assert_ptr_nonnull(s->insn[md] = cs_malloc(s->cs[md]));
 	for (m = 0; m < 256; m++) {
 		nsib = (m >> 6) != 3 && (m & 7) == 4 ? 16 : 1;
 		for (k = 0; k < nsib; k++)
@@ -557,9 +523,7 @@ START_TEST(test_step_summaries)
 			}
 	}
 	ck_assert_uint_gt(checked, 65536 / st);
-	cs_free(s->insn[md], 1);
-	cs_close(&s->cs[md]);
-	free(s);
+	mcp_slot_free(s);
 }
 END_TEST
 
@@ -601,8 +565,7 @@ static const struct {
 
 START_TEST(test_fill_summaries)
 {
-	static const cs_mode	 modes[MCP_NMODES] = { CS_MODE_32, CS_MODE_64 };
-	struct mcp_slot		*s = calloc(1, sizeof(*s));
+	struct mcp_slot		*s = mcp_slot_new();
 	int			 md = fill_cases[_i].mode;
 	unsigned char		 p[16];
 	unsigned		 b1, b2, t;
@@ -614,10 +577,6 @@ START_TEST(test_fill_summaries)
 	uint32_t		 live;
 
 	ck_assert_ptr_nonnull(s);
-	ck_assert_int_eq(cs_open(CS_ARCH_X86, modes[md], &s->cs[md]),
-	    CS_ERR_OK);
-	cs_option(s->cs[md], CS_OPT_DETAIL, CS_OPT_ON);
-	ck_assert_ptr_nonnull(s->insn[md] = cs_malloc(s->cs[md]));
 	for (b1 = 0; b1 < 256; b1++)
 		for (b2 = b1 % st; b2 < 256; b2 += st)
 			for (t = 0; t < ntail; t++, checked++) {
@@ -642,9 +601,7 @@ START_TEST(test_fill_summaries)
 				    s->inf[0], live);
 			}
 	ck_assert_uint_eq(checked, ntail * 65536 / st);
-	cs_free(s->insn[md], 1);
-	cs_close(&s->cs[md]);
-	free(s);
+	mcp_slot_free(s);
 }
 END_TEST
 
@@ -658,9 +615,8 @@ END_TEST
  */
 START_TEST(test_lead_summaries)
 {
-	static const cs_mode	 modes[MCP_NMODES] = { CS_MODE_32, CS_MODE_64 };
 	static const unsigned char leads[] = { 0x62, 0x8f, 0xc4 };
-	struct mcp_slot		*s = calloc(1, sizeof(*s));
+	struct mcp_slot		*s = mcp_slot_new();
 	int			 md = _i / 3;
 	unsigned char		 p[16];
 	unsigned		 b1, b2, b3, t, k, keys = 0;
@@ -669,10 +625,6 @@ START_TEST(test_lead_summaries)
 	uint32_t		 live, e;
 
 	ck_assert_ptr_nonnull(s);
-	ck_assert_int_eq(cs_open(CS_ARCH_X86, modes[md], &s->cs[md]),
-	    CS_ERR_OK);
-	cs_option(s->cs[md], CS_OPT_DETAIL, CS_OPT_ON);
-	ck_assert_ptr_nonnull(s->insn[md] = cs_malloc(s->cs[md]));
 	for (b1 = 0; b1 < 256; b1++) {
 		memset(p, 0, sizeof(p));
 		p[0] = leads[_i % 3];
@@ -714,9 +666,7 @@ START_TEST(test_lead_summaries)
 	}
 	/* The forms random bytes meet most are the ones answered. */
 	ck_assert_uint_ge(keys, md == MCP_X86_64 ? 190 : 40);
-	cs_free(s->insn[md], 1);
-	cs_close(&s->cs[md]);
-	free(s);
+	mcp_slot_free(s);
 }
 END_TEST
 
@@ -728,7 +678,7 @@ END_TEST
  */
 START_TEST(test_text_summaries)
 {
-	struct mcp_slot		*s = calloc(1, sizeof(*s));
+	struct mcp_slot		*s = mcp_slot_new();
 	int			 md = MCP_X86_32;
 	unsigned char		 p[16];
 	unsigned		 b1, b2, t, st = sample_step(95);
@@ -736,10 +686,6 @@ START_TEST(test_text_summaries)
 	uint32_t		 live;
 
 	ck_assert_ptr_nonnull(s);
-	ck_assert_int_eq(cs_open(CS_ARCH_X86, CS_MODE_32, &s->cs[md]),
-	    CS_ERR_OK);
-	cs_option(s->cs[md], CS_OPT_DETAIL, CS_OPT_ON);
-	ck_assert_ptr_nonnull(s->insn[md] = cs_malloc(s->cs[md]));
 	for (b1 = 0x20; b1 < 0x7f; b1++)
 		for (b2 = 0x20 + b1 % st; b2 < 0x7f; b2 += st)
 			for (t = 0; t < 3; t++, checked++) {
@@ -762,9 +708,7 @@ START_TEST(test_text_summaries)
 				    p[1], p[2], p[3], p[4], s->inf[0], live);
 			}
 	ck_assert_uint_eq(checked, 3 * 95 * 95 / st);
-	cs_free(s->insn[md], 1);
-	cs_close(&s->cs[md]);
-	free(s);
+	mcp_slot_free(s);
 }
 END_TEST
 
