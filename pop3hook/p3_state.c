@@ -111,14 +111,45 @@ p3_dappend(struct p3_judge *j, const char *s, size_t n)
 	j->detail[j->dlen] = '\0';
 }
 
+/* Whether s is 1 to 4 ASCII letters: a keyword logged as it came. */
+static bool
+p3_kw_letters(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || len > 4)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z')))
+			return false;
+	return true;
+}
+
 /* The command line as logged: passwords, digests and SASL data removed. */
 static void
 p3_cmd_detail(struct p3_judge *j, const struct p3_cmdline *cl)
 {
 	size_t	 body = cl->flags & P3_L_LONG ? j->len : p3_chomp(j->line, j->len);
+	char	 d[48];
+	int	 n;
 
 	j->dlen = 0;
 	switch (cl->cmd) {
+	case P3_CMD_UNKNOWN:
+		/*
+		 * Not a POP3 command, so anything: SASL data sent out of
+		 * turn, an IMAP client's "a1 LOGIN user password".  Only a
+		 * keyword of POP3's shape is logged, without its arguments.
+		 */
+		if (p3_kw_letters(cl->kw, cl->kwlen))
+			p3_dappend(j, cl->kw, cl->kwlen);
+		else {
+			n = snprintf(d, sizeof(d), "(unknown command, %zu "
+			    "octets)", body);
+			p3_dappend(j, d, n > 0 ? (size_t)n : 0);
+		}
+		j->kwlen = j->dlen;
+		return;
 	case P3_CMD_PASS:
 		p3_dappend(j, cl->kw, cl->kwlen);
 		break;
