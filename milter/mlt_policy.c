@@ -61,11 +61,12 @@ mlt_fire(struct mlt_session *s, struct mlt_verdict *v, enum prot_id p,
 	h->action = s->act[p];
 	h->has_verb = has_verb;
 	if (p == PROT_SMTP_MALICIOUS_CODE && v->reason[0] != '\0') {
-		/* As pop3hook logs it: the command word and the detector's
-		 * reason; the code bytes themselves say nothing useful. */
+		/* As pop3hook logs it: the command word (or the whole of
+		 * mlt_judge_unknown's "(unknown command, N octets)") and the
+		 * detector's reason; the code bytes say nothing useful. */
 		const char	*sp = memchr(detail, ' ', len);
-		int		 wl = (int)(sp != NULL ?
-		    (size_t)(sp - (const char *)detail) : len);
+		int		 wl = (int)(sp != NULL && *(const char *)detail !=
+		    '(' ? (size_t)(sp - (const char *)detail) : len);
 		int		 n = snprintf(h->detail, sizeof(h->detail),
 		    "%.*s: %s", wl > MLT_VERB_MAX ? MLT_VERB_MAX : wl,
 		    (const char *)detail, v->reason);
@@ -316,15 +317,39 @@ mlt_marker_parse(const char *cmd, size_t len, char *verb, size_t verbsz)
 	return (int)marks[i].prot;
 }
 
+/*
+ * Whether an unknown command's first word has the shape of an SMTP verb
+ * (RFC 5321 keywords; none longer than 8 octets is in use): 1 to 12
+ * letters and hyphens, starting with a letter; longer in the marker
+ * namespace (a client's own X-MAILWARDEN-... word).
+ */
+static bool
+mlt_verb_shaped(const char *w, size_t len)
+{
+	size_t	 i, pl = sizeof(MLT_MARK_PREFIX) - 1;
+
+	if (len == 0 || !isalpha((unsigned char)w[0]))
+		return false;
+	if (len > MLT_VERB_SHAPED_MAX && (len <= pl ||
+	    strncasecmp(w, MLT_MARK_PREFIX, pl) != 0))
+		return false;
+	for (i = 1; i < len; i++)
+		if (!isalpha((unsigned char)w[i]) && w[i] != '-')
+			return false;
+	return true;
+}
+
 /* An unknown command: unknown_command or auth_overflow (markers),
  * malicious_code, max_bad_commands. */
 void
 mlt_judge_unknown(struct mlt_session *s, const char *cmd,
     struct mlt_verdict *v)
 {
-	size_t		 len, wl, k;
+	char		 other[48];
+	const char	*shown;
+	size_t		 len, wl, k, slen;
 	long		 limit;
-	int		 mark;
+	int		 mark, n;
 
 	mlt_verdict_init(v);
 	if (cmd == NULL)
@@ -334,25 +359,37 @@ mlt_judge_unknown(struct mlt_session *s, const char *cmd,
 	for (wl = 0; wl < len && cmd[wl] != ' ' && cmd[wl] != '\t'; wl++)
 		continue;
 	s->bad_commands++;
+	shown = cmd, slen = len;
 	mark = mlt_marker_parse(cmd, wl, v->verb, sizeof(v->verb));
-	if (mark < 0) {
+	if (mark < 0 && (wl == 0 || mlt_verb_shaped(cmd, wl))) {
 		for (k = 0; k < wl && k < MLT_VERB_MAX; k++)
 			v->verb[k] = (char)toupper((unsigned char)cmd[k]);
 		v->verb[k] = '\0';
+		slen = wl;	/* arguments, Sendmail's, may be anything */
+	} else if (mark < 0) {
+		/*
+		 * Not a verb: SASL data sent out of turn, a password typed
+		 * at the wrong prompt.  Neither VERB nor detail shows it.
+		 */
+		v->verb[0] = '?', v->verb[1] = '\0';
+		n = snprintf(other, sizeof(other), "(unknown command, %zu "
+		    "octets)", len);
+		shown = other, slen = n > 0 ? (size_t)n : 0;
 	}
 	if (mark == PROT_SMTP_AUTH_OVERFLOW) {
 		if (mlt_fire(s, v, PROT_SMTP_AUTH_OVERFLOW, false, cmd, len))
 			return;
-	} else if (mlt_fire(s, v, PROT_SMTP_UNKNOWN_COMMAND, true, cmd, len))
+	} else if (mlt_fire(s, v, PROT_SMTP_UNKNOWN_COMMAND, true, shown,
+	    slen))
 		return;
 	if (mark < 0 && s->act[PROT_SMTP_MALICIOUS_CODE] != ACT_OFF &&
 	    s->scan != NULL && s->scan(cmd, len,
 	    s->pol->prot[PROT_SMTP_MALICIOUS_CODE].sensitivity, v->reason) &&
-	    mlt_fire(s, v, PROT_SMTP_MALICIOUS_CODE, false, cmd, len))
+	    mlt_fire(s, v, PROT_SMTP_MALICIOUS_CODE, false, shown, slen))
 		return;
 	limit = s->pol->prot[PROT_SMTP_MAX_BAD_COMMANDS].limit;
 	if (limit >= 0 && s->bad_commands > (unsigned long)limit)
-		mlt_fire(s, v, PROT_SMTP_MAX_BAD_COMMANDS, false, cmd, len);
+		mlt_fire(s, v, PROT_SMTP_MAX_BAD_COMMANDS, false, shown, slen);
 }
 
 /* The strongest action among the protections that look at a stage. */

@@ -24,6 +24,7 @@
 #define MLT_MARK_CRAMIR		"CRAMIR"	/* CRAM-MD5 initial response */
 
 #define MLT_VERB_MAX		64	/* octets of a verb kept */
+#define MLT_VERB_SHAPED_MAX	12	/* longest word logged as a verb */
 #define MLT_IDENTITY_MAX	255	/* longest authenticated identity */
 #define MLT_DETAIL_MAX		(EVT_DETAIL_MAX + 1) /* detail kept per hit */
 

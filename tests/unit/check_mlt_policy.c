@@ -319,38 +319,55 @@ static const struct {
 	enum mlt_reply	 reply;		/* wanted reply */
 	const char	*hits;		/* wanted hits */
 	const char	*verb;		/* wanted VERB */
+	const char	*detail;	/* wanted detail, if not cmd */
 } unknown_cases[] = {
-	{ "", "XYZZY", C_CONT, "smtp.unknown_command/detect", "XYZZY" },
-	{ "", "xyzzy", C_CONT, "smtp.unknown_command/detect", "XYZZY" },
-	/* Sendmail passes the whole line: VERB is its first word */
-	{ "", "foo bar baz", C_CONT, "smtp.unknown_command/detect", "FOO" },
+	{ "", "XYZZY", C_CONT, "smtp.unknown_command/detect", "XYZZY", NULL },
+	{ "", "xyzzy", C_CONT, "smtp.unknown_command/detect", "XYZZY", NULL },
+	/* Sendmail passes the whole line: VERB is its first word, and
+	 * the detail too (arguments may be anything) */
+	{ "", "foo bar baz", C_CONT, "smtp.unknown_command/detect", "FOO",
+	  "foo" },
+	{ "", "a LOGIN alice secret", C_CONT, "smtp.unknown_command/detect",
+	  "A", "a" },
+	/* not a verb (SASL data out of turn): shown as neither */
+	{ "", "AGFsaWNlAHNlY3JldA==", C_CONT, "smtp.unknown_command/detect",
+	  "?", "(unknown command, 20 octets)" },
+	{ "", "c2VjcmV0", C_CONT, "smtp.unknown_command/detect", "?",
+	  "(unknown command, 8 octets)" },
+	{ "", "abcdefghijklm", C_CONT, "smtp.unknown_command/detect", "?",
+	  "(unknown command, 13 octets)" },
+	{ "", "STARTTLS-LIKE", C_CONT, "smtp.unknown_command/detect", "?",
+	  "(unknown command, 13 octets)" },
+	{ "", "X-FORWARD", C_CONT, "smtp.unknown_command/detect",
+	  "X-FORWARD", NULL },
 	{ "smtp { protection unknown_command { action = prevent } }", "FOO",
-	  C_550, "smtp.unknown_command/prevent", "FOO" },
+	  C_550, "smtp.unknown_command/prevent", "FOO", NULL },
 	{ "smtp { protection unknown_command { action = off } }", "FOO",
-	  C_CONT, "", "FOO" },
+	  C_CONT, "", "FOO", NULL },
 	{ BLOCK_AUTH, "X-MAILWARDEN-BLOCK-AUTH", C_550,
-	  "smtp.unknown_command/prevent", "AUTH" },
+	  "smtp.unknown_command/prevent", "AUTH", NULL },
 	/* typed by the client, in any case: the same */
 	{ BLOCK_AUTH, "x-mailwarden-block-auth", C_550,
-	  "smtp.unknown_command/prevent", "AUTH" },
+	  "smtp.unknown_command/prevent", "AUTH", NULL },
 	{ "", "X-MAILWARDEN-BLOCK-VRFY", C_CONT,
-	  "smtp.unknown_command/detect", "VRFY" },
+	  "smtp.unknown_command/detect", "VRFY", NULL },
 	{ "", "X-MAILWARDEN-LONG-AUTH", C_421, "smtp.auth_overflow/prevent",
-	  "AUTH" },
+	  "AUTH", NULL },
 	{ "", "X-Mailwarden-CramIR-AUTH", C_421,
-	  "smtp.auth_overflow/prevent", "AUTH" },
+	  "smtp.auth_overflow/prevent", "AUTH", NULL },
 	{ "smtp { protection auth_overflow { action = detect } }",
 	  "X-MAILWARDEN-CRAMIR-AUTH", C_CONT, "smtp.auth_overflow/detect",
-	  "AUTH" },
+	  "AUTH", NULL },
 	{ "", "X-MAILWARDEN-OTHER-AUTH", C_CONT,
-	  "smtp.unknown_command/detect", "X-MAILWARDEN-OTHER-AUTH" },
+	  "smtp.unknown_command/detect", "X-MAILWARDEN-OTHER-AUTH", NULL },
 	{ "", "X-MAILWARDEN-BLOCK-", C_CONT, "smtp.unknown_command/detect",
-	  "X-MAILWARDEN-BLOCK-" },
+	  "X-MAILWARDEN-BLOCK-", NULL },
 	{ "", "A" SLED, C_421,
-	  "smtp.unknown_command/detect smtp.malicious_code/prevent", NULL },
+	  "smtp.unknown_command/detect smtp.malicious_code/prevent", "?",
+	  "(unknown command, 9 octets)" },
 	{ "smtp { protection max_bad_commands { limit = 0 } }", "FOO", C_421,
 	  "smtp.unknown_command/detect smtp.max_bad_commands/prevent",
-	  "FOO" },
+	  "FOO", NULL },
 };
 
 /* One unknown command on a fresh session. */
@@ -363,7 +380,9 @@ START_TEST(test_unknown)
 	pol = start(&s, unknown_cases[_i].conf, "127.0.0.1");
 	mlt_judge_unknown(&s, unknown_cases[_i].cmd, &v);
 	want(&v, unknown_cases[_i].reply, unknown_cases[_i].hits,
-	    unknown_cases[_i].hits[0] != '\0' ? unknown_cases[_i].cmd : NULL);
+	    unknown_cases[_i].hits[0] == '\0' ? NULL :
+	    unknown_cases[_i].detail != NULL ? unknown_cases[_i].detail :
+	    unknown_cases[_i].cmd);
 	if (unknown_cases[_i].verb != NULL)
 		ck_assert_str_eq(v.verb, unknown_cases[_i].verb);
 	ck_assert_int_eq(v.nhits > 0 && v.hit[0].prot ==
@@ -596,6 +615,9 @@ START_TEST(test_hostile_input)
 	mlt_judge_mail(&s, argv, &m, &v);
 	mlt_judge_rcpt(&s, argv, &v);
 	mlt_judge_unknown(&s, NULL, &v);
+	mlt_judge_unknown(&s, big, &v);
+	ck_assert_str_eq(v.verb, "?");
+	memcpy(big, "X-MAILWARDEN-", 13);
 	mlt_judge_unknown(&s, big, &v);
 	ck_assert_uint_eq(strlen(v.verb), MLT_VERB_MAX);
 	argv[0] = NULL;
