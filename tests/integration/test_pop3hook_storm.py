@@ -14,7 +14,8 @@ Phase one runs under the default policy (every protection prevent) and the
 backend checks what the policy promises: no line it receives is longer than
 the limit, holds a control byte, is an XCLIENT or STLS, or is not a POP3
 command outside a SASL exchange.  Phase two reloads to detect and off under
-load.  Then pop3hook must still run with no sanitizer report, hold the same
+load, with a client address mode and a TLS mode chosen by the seed.  Then
+pop3hook must still run with no sanitizer report, hold the same
 descriptors as before the storm, stay idle, have written only well-formed
 events that never hold a password, and serve a real Dovecot session after a
 reload.  The seed is printed (MW_STORM_SEED replays it);
@@ -515,12 +516,17 @@ def hostile_storm_from_both_sides():
         lines1 = backend.lines
         rss1 = rss_kib(h.pid)
 
-        # Phase two: detect and off, chosen by the seed, under load.
+        # Phase two, under load: detect and off, a way of passing on the
+        # client address and a TLS mode, chosen by the seed.
         r = random.Random(SEED)
         policy = "".join("  protection %s { action = %s }\n" %
                          (p.split(".")[1], r.choice(["detect", "detect",
                                                      "off"]))
                          for p in sorted(PROTECTIONS))
+        policy += '  backend_client_address = "%s"\n  tls = "%s"\n' % (
+            r.choice(["none", "proxy-v1", "proxy-v2", "xclient"]),
+            r.choice(["block", "passthrough"]))
+        print("  phase two:\n" + policy.rstrip(), flush=True)
         backend.strict = False
         write_conf(conf, events2, "127.0.0.1:%d" % FAKE_PORT, policy)
         until = time.time() + PHASE
