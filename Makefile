@@ -81,7 +81,7 @@ deps:
 
 # make test: install what is missing, build, run every test.
 test: deps
-	@$(MAKE) --no-print-directory all unit-build
+	@$(MAKE) --no-print-directory all unit-build fuzz
 	@sh tests/run-all
 
 unit: unit-build

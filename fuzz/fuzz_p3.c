@@ -67,8 +67,12 @@ fz_report(void *arg, enum prot_id id, enum pol_action a, const char *d,
 
 	FZ_CHECK((unsigned)id < P3_NPROT);
 	FZ_CHECK(a == ACT_DETECT || a == ACT_PREVENT);
+	/* The action is the policy's, but for passthrough's STLS (detect)
+	 * and a client XCLIENT, which always closes and says prevent. */
 	FZ_CHECK(a == s->conf.act[id] || (id == PROT_P3_STARTTLS &&
-	    a == ACT_DETECT && s->conf.act[id] != ACT_OFF));
+	    a == ACT_DETECT && s->conf.act[id] != ACT_OFF) ||
+	    (id == PROT_P3_NON_COMPLIANT && a == ACT_PREVENT && s->in_client &&
+	    len >= 7 && strncasecmp(d, "XCLIENT", 7) == 0));
 	/* Client details are built in a fixed buffer; server lines are
 	 * passed as they are, at most one status line (evt cuts both). */
 	FZ_CHECK(len <= (s->in_client ? FZ_DETAIL_MAX : P3_SRV_LINE_MAX));
