@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -219,6 +220,61 @@ def group_pids(pgid):
         except (OSError, ValueError):
             pass
     return out
+
+
+class FakeServer:
+    """A scripted TCP server on 127.0.0.1:port: serve(sock, n) runs in a
+    thread of its own for the n-th accepted connection, which is closed
+    after it; handler(sock, n), if given, is what serve() runs."""
+
+    def __init__(self, port, handler=None, backlog=64):
+        self.ls = socket.socket()
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind(("127.0.0.1", port))
+        self.ls.listen(backlog)
+        self.handler = handler
+        self.n = 0
+        self.done = False
+        self.t = threading.Thread(target=self._loop, daemon=True)
+        self.t.start()
+
+    def _loop(self):
+        self.ls.settimeout(0.2)
+        while not self.done:
+            try:
+                s, _ = self.ls.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.n += 1
+            threading.Thread(target=self._run, args=(s, self.n),
+                             daemon=True).start()
+
+    def _run(self, s, n):
+        try:
+            s.settimeout(15)
+            self.serve(s, n)
+        except OSError:
+            pass
+        finally:
+            s.close()
+
+    def serve(self, s, n):
+        self.handler(s, n)
+
+    def close(self):
+        self.done = True
+        self.t.join(5)
+        self.ls.close()
+
+
+def cpu_ticks(pid):
+    """User and system clock ticks a process has used."""
+    with open("/proc/%d/stat" % pid) as f:
+        st = f.read()
+    fl = st[st.rindex(")") + 2:].split()
+    return int(fl[11]) + int(fl[12])
 
 
 def serve(instance):

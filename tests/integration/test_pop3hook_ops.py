@@ -9,7 +9,6 @@ import signal
 import socket
 import struct
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -74,48 +73,6 @@ def client(port, src="127.0.0.1"):
     c.s.settimeout(10)
     c.buf = b""
     return c
-
-
-class Fake:
-    """A scripted backend: handler(sock, n) runs per accepted connection."""
-
-    def __init__(self, port, handler):
-        self.ls = socket.socket()
-        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind(("127.0.0.1", port))
-        self.ls.listen(64)
-        self.handler = handler
-        self.n = 0
-        self.done = False
-        self.t = threading.Thread(target=self.loop, daemon=True)
-        self.t.start()
-
-    def loop(self):
-        self.ls.settimeout(0.2)
-        while not self.done:
-            try:
-                s, _ = self.ls.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.n += 1
-            threading.Thread(target=self.run, args=(s, self.n),
-                             daemon=True).start()
-
-    def run(self, s, n):
-        try:
-            s.settimeout(15)
-            self.handler(s, n)
-        except OSError:
-            pass
-        finally:
-            s.close()
-
-    def close(self):
-        self.done = True
-        self.t.join(5)
-        self.ls.close()
 
 
 def echo_pop3(s, n):
@@ -251,7 +208,7 @@ def backend_slow_others_served():
             time.sleep(4)
             return
         echo_pop3(s, n)
-    fk = Fake(bport, handler)
+    fk = mwtest.FakeServer(bport, handler)
     h = Hook(port, "127.0.0.1:%d" % bport, "backend_timeout = 2")
     try:
         mwtest.wait_for(lambda: fk.n >= 1, 5, "probe")
@@ -366,7 +323,7 @@ def retr_size_overstated():
                 else:
                     s.sendall(b"+OK\r\n")
 
-    fk = Fake(bport, handler)
+    fk = mwtest.FakeServer(bport, handler)
     h = Hook(port, "127.0.0.1:%d" % bport)
     try:
         c = client(port)
@@ -464,7 +421,7 @@ def half_close_and_resets():
         s.recv(100)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                      struct.pack("ii", 1, 0))
-    fk = Fake(bport, reset_after_greeting)
+    fk = mwtest.FakeServer(bport, reset_after_greeting)
     h = Hook(port, "127.0.0.1:%d" % bport)
     try:
         c = client(port)
@@ -476,13 +433,6 @@ def half_close_and_resets():
     finally:
         h.stop()
         fk.close()
-
-
-def cpu_ticks(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        st = f.read()
-    fl = st[st.rindex(")") + 2:].split()
-    return int(fl[11]) + int(fl[12])
 
 
 @scenario
@@ -501,9 +451,9 @@ def emfile_no_busy_loop():
             except OSError:
                 break
         time.sleep(0.5)
-        t0 = cpu_ticks(h.proc.pid)
+        t0 = mwtest.cpu_ticks(h.proc.pid)
         time.sleep(1.0)
-        used = cpu_ticks(h.proc.pid) - t0
+        used = mwtest.cpu_ticks(h.proc.pid) - t0
         check(used < 30, "no busy loop at EMFILE (%d ticks/s)" % used)
         check("accept" in h.stderr(), "EMFILE logged")
         for s in held:
@@ -556,7 +506,7 @@ def tls_passthrough():
             if not d:
                 return
             s.sendall(d[::-1])
-    fk = Fake(bport, tls_backend)
+    fk = mwtest.FakeServer(bport, tls_backend)
     h = Hook(port, "127.0.0.1:%d" % bport, 'tls = "passthrough"')
     try:
         c = client(port)

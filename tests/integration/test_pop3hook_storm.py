@@ -295,41 +295,17 @@ def answer(r, kw, arg, st):
     return r.choice([b"+OK\r\n", b"+OK 1 2\r\n", b"-ERR no\r\n"])
 
 
-class Backend:
-    """The fake server: one thread per connection; checks what reaches it
-    against the prevent policy while `strict` is set."""
+class Backend(mwtest.FakeServer):
+    """The fake server; checks what reaches it against the prevent policy
+    on connections accepted while `strict` is set."""
 
     def __init__(self, port):
-        self.ls = socket.socket()
-        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind(("127.0.0.1", port))
-        self.ls.listen(256)
         self.strict = True
-        self.n = 0
         self.lines = 0
         self.open = 0
         self.violations = []
         self.lock = threading.Lock()
-        self.done = False
-        self.t = threading.Thread(target=self.loop, daemon=True)
-        self.t.start()
-
-    def loop(self):
-        self.ls.settimeout(0.2)
-        while not self.done:
-            try:
-                s, _ = self.ls.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.n += 1
-            with self.lock:
-                self.open += 1
-            threading.Thread(target=self.run,
-                             args=(s, random.Random(SEED * 7919 + self.n),
-                                   self.strict),
-                             daemon=True).start()
+        super().__init__(port, backlog=256)
 
     def violation(self, why, line):
         with self.lock:
@@ -351,9 +327,13 @@ class Backend:
                 body.split(b" ", 1)[0].upper() not in COMMANDS:
             self.violation("not a POP3 command", line)
 
-    def run(self, s, r, strict):
+    def serve(self, s, n):
+        r = random.Random(SEED * 7919 + n)
+        strict = self.strict
         st = {"sasl": False, "saw_plus": False, "steps": 0,
               "bad": r.choice([0.0, 0.01, 0.05, 0.2])}
+        with self.lock:
+            self.open += 1
         try:
             s.settimeout(5)
             k = r.random()
@@ -401,17 +381,9 @@ class Backend:
             if strict and buf and len(buf) + 1 > (
                     SASL_LIMIT if st["saw_plus"] else LINE_LIMIT):
                 self.violation("unterminated line at close", buf)
-        except OSError:
-            pass
         finally:
-            s.close()
             with self.lock:
                 self.open -= 1
-
-    def close(self):
-        self.done = True
-        self.t.join(5)
-        self.ls.close()
 
 
 # --- the run --------------------------------------------------------------
@@ -445,13 +417,6 @@ def rss_kib(pid):
             if ln.startswith("VmRSS:"):
                 return int(ln.split()[1])
     return 0
-
-
-def cpu_ticks(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        st = f.read()
-    fl = st[st.rindex(")") + 2:].split()
-    return int(fl[11]) + int(fl[12])
 
 
 def check_events(path, allowed_actions):
@@ -547,9 +512,9 @@ def hostile_storm_from_both_sides():
         mwtest.wait_for(lambda: fds(h.pid) == base_fds, 15,
                         "descriptors back to %d (now %d)" %
                         (base_fds, fds(h.pid)))
-        c0 = cpu_ticks(h.pid)
+        c0 = mwtest.cpu_ticks(h.pid)
         time.sleep(1)
-        check(cpu_ticks(h.pid) - c0 <= 2, "pop3hook busy while idle")
+        check(mwtest.cpu_ticks(h.pid) - c0 <= 2, "pop3hook busy while idle")
         rss2 = rss_kib(h.pid)
         print("  %d sessions, %d lines reached the backend in phase one, "
               "%d MB to clients, %d refused; RSS %d -> %d -> %d KiB" %
