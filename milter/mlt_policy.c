@@ -64,9 +64,10 @@ mlt_fire(struct mlt_session *s, struct mlt_verdict *v, enum prot_id p,
 		/* As pop3hook logs it: the command word (or the whole of
 		 * mlt_judge_unknown's "(unknown command, N octets)") and the
 		 * detector's reason; the code bytes say nothing useful. */
-		const char	*sp = memchr(detail, ' ', len);
-		int		 wl = (int)(sp != NULL && *(const char *)detail !=
-		    '(' ? (size_t)(sp - (const char *)detail) : len);
+		const char	*d = detail;
+		const char	*sp = memchr(d, ' ', len);
+		int		 wl = (int)(sp != NULL && d[0] != '(' ?
+		    (size_t)(sp - d) : len);
 		int		 n = snprintf(h->detail, sizeof(h->detail),
 		    "%.*s: %s", wl > MLT_VERB_MAX ? MLT_VERB_MAX : wl,
 		    (const char *)detail, v->reason);

@@ -7,6 +7,7 @@
  * queued until its status line arrives, so pipelined answers and
  * multi-line bodies stay matched to their commands.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -120,7 +121,7 @@ p3_kw_letters(const char *s, size_t len)
 	if (len == 0 || len > 4)
 		return false;
 	for (i = 0; i < len; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z')))
+		if (!isalpha((unsigned char)s[i]))
 			return false;
 	return true;
 }
