@@ -14,7 +14,8 @@ Phase one runs under the default policy (every protection prevent) and the
 backend checks what the policy promises: no line it receives is longer than
 the limit, holds a control byte, is an XCLIENT or STLS, or is not a POP3
 command outside a SASL exchange.  Phase two reloads to detect and off under
-load, with a client address mode and a TLS mode chosen by the seed.  Then
+load, with a client address mode, a TLS mode, inspect_after_auth and a
+per-address connection limit chosen by the seed.  Then
 pop3hook must still run with no sanitizer report, hold the same
 descriptors as before the storm, stay idle, have written only well-formed
 events that never hold a password, and serve a real Dovecot session after a
@@ -71,8 +72,8 @@ PROTECTIONS = {
 }
 KEYS = ["ts", "event", "service", "protection", "action", "attack_name",
         "attack_info", "client", "client_port", "session", "user", "detail"]
-SETTINGS = ("  max_connections_per_ip = 1000\n  preauth_timeout = 2\n"
-            "  session_timeout = 2\n  backend_timeout = 2\n")
+SETTINGS = ("  preauth_timeout = 2\n  session_timeout = 2\n"
+            "  backend_timeout = 2\n")
 dc = None
 
 
@@ -388,12 +389,13 @@ class Backend(mwtest.FakeServer):
 
 # --- the run --------------------------------------------------------------
 
-def write_conf(path, events, backend, policy):
+def write_conf(path, events, backend, policy, per_ip=1000):
     with open(path, "w") as f:
         f.write('log {\n  json_file = "%s"\n  syslog = false\n'
                 '  max_events_per_second = 1000\n}\n'
                 'pop3 {\n  listen = {"127.0.0.1:%d"}\n  backend = "%s"\n'
-                '%s%s}\n' % (events, HOOK_PORT, backend, SETTINGS, policy))
+                '  max_connections_per_ip = %d\n%s%s}\n' %
+                (events, HOOK_PORT, backend, per_ip, SETTINGS, policy))
 
 
 def storm(until, stats):
@@ -488,12 +490,16 @@ def hostile_storm_from_both_sides():
                          (p.split(".")[1], r.choice(["detect", "detect",
                                                      "off"]))
                          for p in sorted(PROTECTIONS))
-        policy += '  backend_client_address = "%s"\n  tls = "%s"\n' % (
-            r.choice(["none", "proxy-v1", "proxy-v2", "xclient"]),
-            r.choice(["block", "passthrough"]))
-        print("  phase two:\n" + policy.rstrip(), flush=True)
+        policy += ('  backend_client_address = "%s"\n  tls = "%s"\n'
+                   '  inspect_after_auth = %s\n' % (
+                       r.choice(["none", "proxy-v1", "proxy-v2", "xclient"]),
+                       r.choice(["block", "passthrough"]),
+                       r.choice(["true", "false"])))
+        per_ip = r.choice([1000, 12])
+        print("  phase two:\n%s  max_connections_per_ip = %d" %
+              (policy, per_ip), flush=True)
         backend.strict = False
-        write_conf(conf, events2, "127.0.0.1:%d" % FAKE_PORT, policy)
+        write_conf(conf, events2, "127.0.0.1:%d" % FAKE_PORT, policy, per_ip)
         until = time.time() + PHASE
         t = threading.Thread(target=storm, args=(until, stats), daemon=True)
         t.start()
