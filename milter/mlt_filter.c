@@ -82,9 +82,16 @@ mlt_stage_flags(const struct policy *pol, enum mlt_stage st,
 }
 
 /*
- * Ask the MTA only for what the policy needs: never headers, body or
- * DATA; skip a stage no protection looks at; no reply awaited for a stage
- * where nothing can block.  f0/f1: what the MTA offers.
+ * Ask the MTA only for what the policy needs: never headers or body; skip
+ * a stage no protection looks at; no reply awaited for a stage where
+ * nothing can block.  f0/f1: what the MTA offers.
+ *
+ * DATA is taken, without a reply, not skipped: libmilter's state table
+ * has no way from an unknown command to the end of a message, only to
+ * DATA (and on from there over the skipped headers), so after a command
+ * the MTA did not know inside a transaction it would ignore the end of
+ * the message, never answer, and leave the MTA waiting out
+ * milter_content_timeout.
  */
 void
 mlt_filter_flags(const struct policy *pol, unsigned long f0,
@@ -92,7 +99,7 @@ mlt_filter_flags(const struct policy *pol, unsigned long f0,
 {
 	unsigned long	 want;
 
-	want = SMFIP_NOBODY | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NODATA |
+	want = SMFIP_NOBODY | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NR_DATA |
 	    SMFIP_NR_CONN;
 	want |= mlt_stage_flags(pol, MLT_ST_HELO, SMFIP_NOHELO, SMFIP_NR_HELO);
 	want |= mlt_stage_flags(pol, MLT_ST_MAIL, SMFIP_NOMAIL, SMFIP_NR_MAIL);

@@ -264,6 +264,32 @@ def unknown_command_prevent_and_markers():
 
 
 @scenario
+def unknown_command_inside_a_transaction():
+    """An unknown command between RCPT and DATA: the message is still
+    answered at once (libmilter cannot go from an unknown command straight
+    to the end of a message whose DATA it skipped, and would never reply)."""
+    m = M["def"]
+    n = len(m.events())
+    c, port = connect(22110)
+    ehlo(c)
+    eq(c.cmd("MAIL FROM:<a@test.example>"), "250 2.1.0 Ok", "MAIL")
+    eq(c.cmd("RCPT TO:<b@test.example>"), "250 2.1.5 Ok", "RCPT")
+    eq(c.cmd("FOO"), NOTREC, "unknown")
+    eq(c.cmd("DATA"), "354 End data with <CR><LF>.<CR><LF>", "DATA")
+    c.s.settimeout(10)
+    t0 = time.time()
+    reply = c.cmd("Subject: x\r\n\r\nbody\r\n.")
+    check(reply is not None and reply.startswith("250 2.0.0 Ok: queued"),
+          "end of data answered %r after %.1fs" % (reply, time.time() - t0))
+    eq(c.cmd("QUIT"), "221 2.0.0 Bye", "QUIT")
+    c.close()
+    ev = ev_since(m, n, 1)
+    postfix.event_check(ev[0], "smtp.unknown_command", "detect",
+                        "Received an unknown command (FOO)", "mail server",
+                        "FOO", client_port=port)
+
+
+@scenario
 def sasl_data_out_of_turn_never_logged():
     """A base64 line sent as a command (SASL data out of turn) reaches the
     milter through Postfix as an unknown command: neither the attack name
