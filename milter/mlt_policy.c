@@ -61,16 +61,12 @@ mlt_fire(struct mlt_session *s, struct mlt_verdict *v, enum prot_id p,
 	h->action = s->act[p];
 	h->has_verb = has_verb;
 	if (p == PROT_SMTP_MALICIOUS_CODE && v->reason[0] != '\0') {
-		/* As pop3hook logs it: the command word (or the whole of
-		 * mlt_judge_unknown's "(unknown command, N octets)") and the
-		 * detector's reason; the code bytes say nothing useful. */
-		const char	*d = detail;
-		const char	*sp = memchr(d, ' ', len);
-		int		 wl = (int)(sp != NULL && d[0] != '(' ?
-		    (size_t)(sp - d) : len);
+		/* As pop3hook logs it: the command word the caller gives as
+		 * detail and the detector's reason; the code bytes say
+		 * nothing useful. */
+		int		 wl = (int)(len > MLT_VERB_MAX ? MLT_VERB_MAX : len);
 		int		 n = snprintf(h->detail, sizeof(h->detail),
-		    "%.*s: %s", wl > MLT_VERB_MAX ? MLT_VERB_MAX : wl,
-		    (const char *)detail, v->reason);
+		    "%.*s: %s", wl, (const char *)detail, v->reason);
 
 		len = n < 0 ? 0 : (size_t)n;
 		if (len >= sizeof(h->detail))
@@ -150,7 +146,7 @@ mlt_judge_helo(struct mlt_session *s, const char *name,
 	    mlt_fire(s, v, PROT_SMTP_MAX_LINE_LENGTH, false, text, n))
 		return;
 	if (mlt_scan_args(s, v, argv))
-		mlt_fire(s, v, PROT_SMTP_MALICIOUS_CODE, false, text, n);
+		mlt_fire(s, v, PROT_SMTP_MALICIOUS_CODE, false, "HELO", 4);
 }
 
 /* An identity the MTA vouches for, judged for CVE-2007-4440-style abuse:
@@ -234,7 +230,7 @@ mlt_judge_mail(struct mlt_session *s, char *const *argv,
 			return;
 	}
 	if (mlt_scan_args(s, v, argv))
-		mlt_fire(s, v, PROT_SMTP_MALICIOUS_CODE, false, text, n);
+		mlt_fire(s, v, PROT_SMTP_MALICIOUS_CODE, false, "MAIL", 4);
 }
 
 /* Whether the recipient's domain is one of local_domains (no domain:
@@ -276,7 +272,7 @@ mlt_judge_rcpt(struct mlt_session *s, char *const *argv,
 	    mlt_fire(s, v, PROT_SMTP_MAX_LINE_LENGTH, false, text, n))
 		return;
 	if (mlt_scan_args(s, v, argv) &&
-	    mlt_fire(s, v, PROT_SMTP_MALICIOUS_CODE, false, text, n))
+	    mlt_fire(s, v, PROT_SMTP_MALICIOUS_CODE, false, "RCPT", 4))
 		return;
 	if (argv[0] != NULL && !s->authenticated && s->has_addr &&
 	    cidr_set_contains16(&ps->internal_networks, s->addr) &&

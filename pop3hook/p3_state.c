@@ -7,7 +7,6 @@
  * queued until its status line arrives, so pipelined answers and
  * multi-line bodies stay matched to their commands.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -112,20 +111,6 @@ p3_dappend(struct p3_judge *j, const char *s, size_t n)
 	j->detail[j->dlen] = '\0';
 }
 
-/* Whether s is 1 to 4 ASCII letters: a keyword logged as it came. */
-static bool
-p3_kw_letters(const char *s, size_t len)
-{
-	size_t	 i;
-
-	if (len == 0 || len > 4)
-		return false;
-	for (i = 0; i < len; i++)
-		if (!isalpha((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
 /* The command line as logged: passwords, digests and SASL data removed. */
 static void
 p3_cmd_detail(struct p3_judge *j, const struct p3_cmdline *cl)
@@ -142,7 +127,7 @@ p3_cmd_detail(struct p3_judge *j, const struct p3_cmdline *cl)
 		 * turn, an IMAP client's "a1 LOGIN user password".  Only a
 		 * keyword of POP3's shape is logged, without its arguments.
 		 */
-		if (p3_kw_letters(cl->kw, cl->kwlen))
+		if (cl->kw_ok)
 			p3_dappend(j, cl->kw, cl->kwlen);
 		else {
 			n = snprintf(d, sizeof(d), "(unknown command, %zu "

@@ -103,6 +103,9 @@ def cases():
          "alice", "-ERR [AUTH] Authentication failed."),
         ("non_compliant", "", [], b"FOO", "FOO", None,
          "-ERR Unknown command."),
+        # SASL data sent out of turn: logged without a byte of it
+        ("non_compliant", "", [], base64.b64encode(b"\0alice\0secret"),
+         "(unknown command, 20 octets)", None, "-ERR Unknown command."),
         ("starttls", "", [], b"STLS", "STLS", None,
          "-ERR TLS support isn't enabled."),
         ("malicious_code", NC_OFF, [], b"USER " + SC,

@@ -391,6 +391,49 @@ START_TEST(test_unknown)
 }
 END_TEST
 
+/* The malicious_code detail names the command word and the detector's
+ * reason, never the bytes; for an unknown command not shaped like a verb,
+ * the placeholder. */
+START_TEST(test_code_detail)
+{
+	static const struct {
+		int		 stage;		/* 0 HELO, 1 RCPT, 2 unknown */
+		const char	*arg;		/* what the MTA hands over */
+		const char	*detail;	/* wanted detail of the hit */
+	} cases[] = {
+		{ 0, "a" SLED "b", "HELO: fake sled" },
+		{ 1, "<a" SLED "@example.org>", "RCPT: fake sled" },
+		{ 2, "A" SLED, "(unknown command, 9 octets): fake sled" },
+		{ 2, "XYZZY a" SLED, "XYZZY: fake sled" },
+	};
+	struct mlt_session	 s;
+	struct mlt_verdict	 v;
+	struct policy		*pol;
+	size_t			 i;
+	char			*argv[2];
+	const struct mlt_hit	*h;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pol = start(&s, "", "127.0.0.1");
+		argv[0] = (char *)cases[i].arg;
+		argv[1] = NULL;
+		if (cases[i].stage == 0)
+			mlt_judge_helo(&s, cases[i].arg, &v);
+		else if (cases[i].stage == 1)
+			mlt_judge_rcpt(&s, argv, &v);
+		else
+			mlt_judge_unknown(&s, cases[i].arg, &v);
+		ck_assert_uint_ge(v.nhits, 1);
+		h = &v.hit[v.nhits - 1];
+		ck_assert_int_eq(h->prot, PROT_SMTP_MALICIOUS_CODE);
+		ck_assert_uint_eq(h->detail_len, strlen(cases[i].detail));
+		ck_assert(memcmp(h->detail, cases[i].detail,
+		    h->detail_len) == 0);
+		pol_unref(pol);
+	}
+}
+END_TEST
+
 /* Eleven unknown commands: the eleventh closes the session. */
 START_TEST(test_bad_command_cutoff)
 {
@@ -642,6 +685,7 @@ mlt_policy_suite(void)
 	tcase_add_loop_test(tc, test_many_params, 0, N(many_cases));
 	tcase_add_loop_test(tc, test_unknown, 0, N(unknown_cases));
 	tcase_add_test(tc, test_bad_command_cutoff);
+	tcase_add_test(tc, test_code_detail);
 	tcase_add_test(tc, test_second_transaction);
 	tcase_add_loop_test(tc, test_marker, 0, N(marker_cases));
 	tcase_add_test(tc, test_stage_need);
