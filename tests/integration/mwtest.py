@@ -9,9 +9,11 @@ on 127.0.0.1, every wait is bounded, every process started is stopped.
 import atexit
 import json
 import os
+import random
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -267,6 +269,52 @@ class FakeServer:
         self.done = True
         self.t.join(5)
         self.ls.close()
+
+
+def fd_count(pid):
+    """Descriptors a process holds open."""
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def set_reset(s):
+    """Make close() send a reset instead of a FIN (SO_LINGER 0)."""
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def send_cut(r, s, data):
+    """Send data in pieces cut where the random.Random r says, sometimes
+    with a pause of up to 3 ms."""
+    while data:
+        n = r.randrange(1, len(data) + 1) if r.random() < 0.5 else len(data)
+        s.sendall(data[:n])
+        data = data[n:]
+        if r.random() < 0.1:
+            time.sleep(r.random() * 0.003)
+
+
+def run_clients(n, seed, seconds, session):
+    """n threads, each calling session(r, stats) with its own random.Random
+    until seconds have passed; an OSError out of session() (connect
+    refused) counts as "refused".  Fails if a thread hangs.  The stats."""
+    stats = {"sessions": 0, "refused": 0, "received": 0}
+    until = time.time() + seconds
+
+    def loop(r):
+        while time.time() < until:
+            try:
+                session(r, stats)
+            except OSError:
+                stats["refused"] += 1
+                time.sleep(0.01)
+
+    ts = [threading.Thread(target=loop, args=(random.Random(seed * 31 + i),),
+                           daemon=True) for i in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(until - time.time() + 30)
+        check(not t.is_alive(), "a client thread hung")
+    return stats
 
 
 def cpu_ticks(pid):

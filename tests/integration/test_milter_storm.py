@@ -21,9 +21,7 @@ import json
 import os
 import random
 import socket
-import struct
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -133,14 +131,8 @@ def session(r, stats):
     s = socket.create_connection(("127.0.0.1", SMTP_PORT), 5)
     s.settimeout(5)
     try:
-        data = b"".join(cmd(r) for _ in range(r.randrange(1, 25)))
-        while data:
-            n = r.randrange(1, len(data) + 1) if r.random() < 0.5 \
-                else len(data)
-            s.sendall(data[:n])
-            data = data[n:]
-            if r.random() < 0.2:
-                time.sleep(r.random() * 0.003)
+        mwtest.send_cut(r, s, b"".join(cmd(r)
+                                       for _ in range(r.randrange(1, 25))))
         end = r.random()
         if end < 0.6:
             s.sendall(b"QUIT\r\n")
@@ -148,23 +140,12 @@ def session(r, stats):
             while s.recv(65536):
                 pass
         elif end < 0.8:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                         struct.pack("ii", 1, 0))
+            mwtest.set_reset(s)
     except OSError:
         pass
     finally:
         s.close()
     stats["sessions"] += 1
-
-
-def client_thread(seed, until, stats):
-    r = random.Random(seed)
-    while time.time() < until:
-        try:
-            session(r, stats)
-        except OSError:
-            stats["refused"] += 1
-            time.sleep(0.01)
 
 
 def check_event(e):
@@ -191,10 +172,6 @@ def check_event(e):
         check(sec.decode() not in text and
               sec.decode().upper() not in text.upper(),
               "a password in %s" % text)
-
-
-def fds(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
 
 
 def setup():
@@ -228,20 +205,12 @@ def teardown():
 def hostile_smtp_storm():
     pid = m.proc.pid
     time.sleep(0.3)
-    base = fds(pid)
-    stats = {"sessions": 0, "refused": 0}
-    until = time.time() + SECONDS
-    ts = [threading.Thread(target=client_thread, args=(SEED * 31 + i, until,
-                                                       stats), daemon=True)
-          for i in range(CLIENTS)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(SECONDS + 30)
-        check(not t.is_alive(), "a client thread hung")
+    base = mwtest.fd_count(pid)
+    stats = mwtest.run_clients(CLIENTS, SEED, SECONDS, session)
     check(m.proc.poll() is None, "the milter died")
-    mwtest.wait_for(lambda: fds(pid) == base, 20,
-                    "descriptors back to %d (now %d)" % (base, fds(pid)))
+    mwtest.wait_for(lambda: mwtest.fd_count(pid) == base, 20,
+                    "descriptors back to %d (%d when the wait began)" %
+                    (base, mwtest.fd_count(pid)))
     c0 = mwtest.cpu_ticks(pid)
     time.sleep(1)
     check(mwtest.cpu_ticks(pid) - c0 <= 2, "milter busy while idle")

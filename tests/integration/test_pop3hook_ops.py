@@ -7,7 +7,6 @@ import os
 import resource
 import signal
 import socket
-import struct
 import sys
 import time
 
@@ -405,8 +404,7 @@ def half_close_and_resets():
             c = client(port)
             c.line()
             c.send("USER ali")
-            c.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                           struct.pack("ii", 1, 0))
+            mwtest.set_reset(c.s)
             c.close()
         c = client(port)
         login(c)
@@ -419,8 +417,7 @@ def half_close_and_resets():
     def reset_after_greeting(s, n):
         s.sendall(b"+OK fake\r\n")
         s.recv(100)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                     struct.pack("ii", 1, 0))
+        mwtest.set_reset(s)
     fk = mwtest.FakeServer(bport, reset_after_greeting)
     h = Hook(port, "127.0.0.1:%d" % bport)
     try:

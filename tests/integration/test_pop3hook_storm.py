@@ -28,7 +28,6 @@ import os
 import random
 import signal
 import socket
-import struct
 import sys
 import threading
 import time
@@ -153,16 +152,6 @@ def client_line(r):
     return b"RETR 1\r\nTOP 1 3\r\nLIST\r\nUIDL\r\nCAPA\r\n"
 
 
-def send_cut(r, s, data):
-    """Send data in random pieces, sometimes with a short pause."""
-    while data:
-        n = r.randrange(1, len(data) + 1) if r.random() < 0.5 else len(data)
-        s.sendall(data[:n])
-        data = data[n:]
-        if r.random() < 0.1:
-            time.sleep(r.random() * 0.003)
-
-
 def drain(s, stats):
     """Read what has come, without waiting; False at EOF."""
     s.settimeout(0)
@@ -193,7 +182,7 @@ def client_session(r, stats):
         while lines:
             n = 1 if r.random() < 0.7 else r.randrange(2, 8)
             data, lines = b"".join(lines[:n]), lines[n:]
-            send_cut(r, s, data)
+            mwtest.send_cut(r, s, data)
             if reader:
                 time.sleep(r.random() * 0.002)
                 if not drain(s, stats):
@@ -210,8 +199,7 @@ def client_session(r, stats):
             while s.recv(262144):
                 pass
         elif end < 0.75:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                         struct.pack("ii", 1, 0))
+            mwtest.set_reset(s)
         elif end < 0.77:
             time.sleep(r.random() * 2.5)
     except OSError:
@@ -219,16 +207,6 @@ def client_session(r, stats):
     finally:
         s.close()
     stats["sessions"] += 1
-
-
-def client_thread(seed, until, stats):
-    r = random.Random(seed)
-    while time.time() < until:
-        try:
-            client_session(r, stats)
-        except OSError:
-            stats["refused"] += 1
-            time.sleep(0.01)
 
 
 # --- the hostile backend --------------------------------------------------
@@ -341,15 +319,14 @@ class Backend(mwtest.FakeServer):
             if k < 0.03:
                 return
             if k < 0.05:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                             struct.pack("ii", 1, 0))
+                mwtest.set_reset(s)
                 return
             if k < 0.07:
                 time.sleep(r.random() * 3)
             greet = r.choice([b"+OK ready.\r\n"] * 6 +
                              [b"+OK [XCLIENT] ready.\r\n", b"junk\r\n",
                               b"+OK <1.2@host>\r\n", b"-ERR go away\r\n"])
-            send_cut(r, s, greet)
+            mwtest.send_cut(r, s, greet)
             buf = b""
             while True:
                 d = s.recv(65536)
@@ -362,8 +339,7 @@ class Backend(mwtest.FakeServer):
                     if strict:
                         self.judge(line, st)
                     if r.random() < 0.02:
-                        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                     struct.pack("ii", 1, 0))
+                        mwtest.set_reset(s)
                         return
                     if r.random() < 0.01:
                         return
@@ -374,7 +350,7 @@ class Backend(mwtest.FakeServer):
                                st)
                     if a.startswith(b"+ ") or b"\r\n+ " in a:
                         st["saw_plus"] = True
-                    send_cut(r, s, a)
+                    mwtest.send_cut(r, s, a)
                 if strict and len(buf) > SASL_LIMIT:
                     self.violation("unterminated line over %d" % SASL_LIMIT,
                                    buf)
@@ -396,21 +372,6 @@ def write_conf(path, events, backend, policy, per_ip=1000):
                 'pop3 {\n  listen = {"127.0.0.1:%d"}\n  backend = "%s"\n'
                 '  max_connections_per_ip = %d\n%s%s}\n' %
                 (events, HOOK_PORT, backend, per_ip, SETTINGS, policy))
-
-
-def storm(until, stats):
-    ts = [threading.Thread(target=client_thread,
-                           args=(SEED * 31 + i, until, stats), daemon=True)
-          for i in range(CLIENTS)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(until - time.time() + 30)
-        check(not t.is_alive(), "a client thread hung")
-
-
-def fds(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
 
 
 def rss_kib(pid):
@@ -473,10 +434,8 @@ def hostile_storm_from_both_sides():
     try:
         mwtest.wait_port(HOOK_PORT)
         time.sleep(0.3)
-        base_fds, base_rss = fds(h.pid), rss_kib(h.pid)
-        stats = {"sessions": 0, "received": 0, "refused": 0}
-
-        storm(time.time() + PHASE, stats)
+        base_fds, base_rss = mwtest.fd_count(h.pid), rss_kib(h.pid)
+        stats = mwtest.run_clients(CLIENTS, SEED, PHASE, client_session)
         check(h.poll() is None, "pop3hook died in the prevent phase")
         check(not backend.violations, "let through under prevent: %s" %
               "; ".join(backend.violations))
@@ -500,13 +459,17 @@ def hostile_storm_from_both_sides():
               (policy, per_ip), flush=True)
         backend.strict = False
         write_conf(conf, events2, "127.0.0.1:%d" % FAKE_PORT, policy, per_ip)
-        until = time.time() + PHASE
-        t = threading.Thread(target=storm, args=(until, stats), daemon=True)
+        stats2 = {}
+        t = threading.Thread(target=lambda: stats2.update(
+            mwtest.run_clients(CLIENTS, SEED + 1, PHASE, client_session)),
+            daemon=True)
         t.start()
         time.sleep(PHASE / 4)
         os.kill(h.pid, signal.SIGHUP)
         t.join(PHASE + 40)
-        check(not t.is_alive(), "phase two hung")
+        check(not t.is_alive() and stats2, "phase two hung")
+        for k in stats:
+            stats[k] += stats2[k]
         check(h.poll() is None, "pop3hook died in the detect phase")
         err = open(errpath, errors="replace").read()
         check("configuration reloaded" in err, "reload under load: " +
@@ -515,9 +478,9 @@ def hostile_storm_from_both_sides():
         # Quiet again: every session ends (timeouts are 2 s).
         mwtest.wait_for(lambda: backend.open == 0, 15,
                         "backend connections to close")
-        mwtest.wait_for(lambda: fds(h.pid) == base_fds, 15,
-                        "descriptors back to %d (now %d)" %
-                        (base_fds, fds(h.pid)))
+        mwtest.wait_for(lambda: mwtest.fd_count(h.pid) == base_fds, 15,
+                        "descriptors back to %d (%d when the wait began)" %
+                        (base_fds, mwtest.fd_count(h.pid)))
         c0 = mwtest.cpu_ticks(h.pid)
         time.sleep(1)
         check(mwtest.cpu_ticks(h.pid) - c0 <= 2, "pop3hook busy while idle")
