@@ -18,6 +18,7 @@
 #include <confuse.h>
 
 #include "conf.h"
+#include "conf_text.h"
 
 /* Keys every protection section may carry, whatever its title. */
 #define PROT_COMMON_OPTS \
@@ -143,15 +144,30 @@ static FILE	*conf_errf;		/* where errors go during conf_read */
 static const char *conf_path;		/* the file conf_read parses */
 static int	 conf_nerrors;		/* errors reported so far */
 
-/* libconfuse error sink: "file:line: message". */
+/*
+ * libconfuse error sink: "file:line: message" on one line.  A message
+ * quotes the value it refuses, which may hold any octet of the file:
+ * control characters are escaped, so a value spanning lines cannot break
+ * the message in two.
+ */
 static void
 conf_errfunc_cb(cfg_t *cfg, const char *fmt, va_list ap)
 {
 	const char	*file = conf_path != NULL ? conf_path : "(config)";
+	char		 msg[1024];
+	const char	*c;
 
 	conf_nerrors++;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	fprintf(conf_errf, "%s:%d: ", file, cfg != NULL ? cfg->line : 0);
-	vfprintf(conf_errf, fmt, ap);
+	for (c = msg; *c != '\0'; c++) {
+		if (*c == '\n')
+			fputs("\\n", conf_errf);
+		else if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			fprintf(conf_errf, "\\x%02x", (unsigned char)*c);
+		else
+			fputc(*c, conf_errf);
+	}
 	fputc('\n', conf_errf);
 }
 
@@ -698,58 +714,14 @@ conf_defaults(struct policy *pol)
 	return 0;
 }
 
-/*
- * libconfuse accepts a file that ends inside a section; check that every
- * '{' is closed, skipping strings and comments, so "pop3 {" alone is an
- * error.  Returns the line of the innermost unclosed '{', or 0.
- */
-static int
-conf_unclosed_line(const char *path)
-{
-	FILE	*f = fopen(path, "r");
-	int	 c, prev = 0, line = 1, depth = 0, open_line[64];
-	bool	 in_str = false, in_line_comment = false, in_block = false;
-
-	if (f == NULL)
-		return 0;
-	while ((c = getc(f)) != EOF) {
-		if (c == '\n')
-			line++;
-		if (in_line_comment) {
-			in_line_comment = c != '\n';
-		} else if (in_block) {
-			in_block = !(prev == '*' && c == '/');
-		} else if (in_str) {
-			if (c == '\\' && (c = getc(f)) == '\n')
-				line++;
-			else if (c == '"')
-				in_str = false;
-		} else if (c == '"')
-			in_str = true;
-		else if (c == '#' || (prev == '/' && c == '/'))
-			in_line_comment = true;
-		else if (prev == '/' && c == '*') {
-			in_block = true;
-			c = 0;
-		} else if (c == '{') {
-			if (depth < 64)
-				open_line[depth] = line;
-			depth++;
-		} else if (c == '}' && depth > 0)
-			depth--;
-		prev = c;
-	}
-	fclose(f);
-	return depth > 0 ? open_line[depth > 64 ? 63 : depth - 1] : 0;
-}
-
 /* Parse the file into a new policy; errors to errf. */
 struct policy *
 conf_read(const char *path, FILE *errf)
 {
 	struct policy	*pol;
+	struct conf_text text;
 	cfg_t		*cfg;
-	int		 rc, line;
+	int		 rc;
 
 	conf_errf = errf != NULL ? errf : stderr;
 	conf_path = path;
@@ -765,29 +737,27 @@ conf_read(const char *path, FILE *errf)
 		pol_unref(pol);
 		return NULL;
 	}
+	if (conf_text_read(path, &text, conf_errf) == -1) {
+		pol_unref(pol);
+		return NULL;
+	}
 	if ((cfg = cfg_init(conf_root_opts, CFGF_NONE)) == NULL) {
 		fprintf(conf_errf, "%s: out of memory\n", path);
+		conf_text_free(&text);
 		pol_unref(pol);
 		return NULL;
 	}
 	cfg_set_error_function(cfg, conf_errfunc_cb);
 	conf_set_validators(cfg);
-	rc = cfg_parse(cfg, path);
-	if (rc == CFG_SUCCESS && (line = conf_unclosed_line(path)) > 0) {
-		fprintf(conf_errf, "%s:%d: section not closed: missing '}'\n",
-		    path, line);
-		rc = CFG_PARSE_ERROR;
-	}
-	if (rc == CFG_FILE_ERROR) {
-		fprintf(conf_errf, "%s: cannot read: %s\n", path,
-		    strerror(errno != 0 ? errno : ENOENT));
-	} else if (rc != CFG_SUCCESS && conf_nerrors == 0) {
-		fprintf(conf_errf, "%s: cannot parse\n", path);
+	rc = cfg_parse_buf(cfg, text.buf);
+	if (rc != CFG_SUCCESS && conf_nerrors == 0) {
+		fprintf(conf_errf, "%s:%d: cannot parse\n", path, text.lines);
 	} else if (rc == CFG_SUCCESS && conf_copy(cfg, pol) == -1) {
 		fprintf(conf_errf, "%s: out of memory\n", path);
 		rc = CFG_PARSE_ERROR;
 	}
 	cfg_free(cfg);
+	conf_text_free(&text);
 	if (rc != CFG_SUCCESS) {
 		pol_unref(pol);
 		return NULL;

@@ -2,7 +2,8 @@
 # core/: libcore.a, the policy, configuration, events and detector library.
 
 CORE_SRCS	:= core/log.c core/registry.c core/cidr.c core/conf.c \
-		   core/policy.c core/evt.c core/b64.c core/daemon.c \
+		   core/conf_text.c core/policy.c core/evt.c core/b64.c \
+		   core/daemon.c \
 		   $(wildcard core/mcp*.c)
 CORE_OBJS	:= $(CORE_SRCS:%.c=$(B)/%.o)
 

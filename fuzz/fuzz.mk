@@ -4,6 +4,7 @@
 #   build-fuzz/fuzz_mcp -max_total_time=60 -max_len=70000 -timeout=5 DIR
 #   build-fuzz/fuzz_p3 -dict=fuzz/p3.dict -max_len=8192 -timeout=5 DIR
 #   build-fuzz/fuzz_mlt -dict=fuzz/mlt.dict -max_len=8192 -timeout=5 DIR
+#   build-fuzz/fuzz_conf -dict=fuzz/conf.dict -max_len=4096 -timeout=5 DIR
 
 FUZZ_CC		?= clang
 FUZZ_DIR	:= build-fuzz
@@ -15,9 +16,12 @@ FUZZ_P3_SRCS	:= fuzz/fuzz_p3.c pop3hook/p3_parse.c pop3hook/p3_sasl.c \
 		   pop3hook/p3_state.c core/b64.c core/log.c
 FUZZ_MLT_SRCS	:= fuzz/fuzz_mlt.c milter/mlt_policy.c milter/mlt_table.c \
 		   core/log.c core/registry.c core/cidr.c core/conf.c \
-		   core/policy.c
+		   core/conf_text.c core/policy.c
+FUZZ_CONF_SRCS	:= fuzz/fuzz_conf.c core/conf.c core/policy.c core/cidr.c \
+		   core/registry.c core/log.c core/conf_text.c
 
-fuzz: $(FUZZ_DIR)/fuzz_mcp $(FUZZ_DIR)/fuzz_p3 $(FUZZ_DIR)/fuzz_mlt
+fuzz: $(FUZZ_DIR)/fuzz_mcp $(FUZZ_DIR)/fuzz_p3 $(FUZZ_DIR)/fuzz_mlt \
+    $(FUZZ_DIR)/fuzz_conf
 
 $(FUZZ_DIR)/fuzz_mcp: $(FUZZ_MCP_SRCS) core/mcp.h core/mcp_int.h core/b64.h
 	@mkdir -p $(dir $@)
@@ -34,3 +38,8 @@ $(FUZZ_DIR)/fuzz_mlt: $(FUZZ_MLT_SRCS) $(wildcard milter/*.h) \
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(CONFUSE_CFLAGS) -Imilter -o $@ \
 	    $(FUZZ_MLT_SRCS) $(CONFUSE_LIBS) -pthread
+
+$(FUZZ_DIR)/fuzz_conf: $(FUZZ_CONF_SRCS) $(wildcard core/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(CONFUSE_CFLAGS) -o $@ $(FUZZ_CONF_SRCS) \
+	    $(CONFUSE_LIBS) -pthread

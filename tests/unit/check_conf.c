@@ -279,8 +279,32 @@ static const struct {
 	  "socket: UNIX socket path longer than 107 octets" },
 	{ "smtp {\n protection auth { deny_mechanisms = {\"CRAM MD5\"} }\n}\n",
 	  2, "not a valid name" },
-	{ "pop3 {\n", 1, "" },
+	{ "pop3 {\n", 1, "section not closed" },
 	{ "shutdown_timeout = \n", 2, "" },
+	/* Comments count as the lines they are (libconfuse 3.3 counted
+	 * each as three), whatever their kind and place. */
+	{ "# one\n# two\n// three\npop3 {\n bogus = 1\n}\n", 5,
+	  "no such option 'bogus'" },
+	{ "/* a\n b\n */ pop3 { # x\n listen = {\"1.2.3.4\"}\n}\n", 4,
+	  "not host:port" },
+	{ "pop3 { // a\n # b\n max_connections = 0 # c\n}\n", 3,
+	  "between 1 and" },
+	/* A string continued with a backslash spans two lines. */
+	{ "pop3 {\n backend = \"127.0.0.1:\\\n110\"\n max_connections = 0\n}\n",
+	  4,
+	  "between 1 and" },
+	/* What was open at the end is named where it opened. */
+	{ "pop3 {\n backend = \"127.0.0.1:110\n}\n", 2,
+	  "string not closed: missing '\"'" },
+	{ "log { json_file = '/x\n", 1, "string not closed: missing \'\'\'" },
+	{ "pop3 {\n /* unfinished\n}\n", 2,
+	  "comment not closed: missing '*/'" },
+	{ "pop3 {\n protection max_line_length {\n  limit = 100\n\n", 2,
+	  "section not closed: missing '}'" },
+	{ "\n${HOME\n", 2, "'${' not closed" },
+	/* A refused value spanning lines stays on one message line. */
+	{ "pop3 {\n backend = \"a\nb\tc\"\n}\n", 3,
+	  "backend: 'a\\nb\\x09c' is not host:port" },
 };
 
 /* Each bad input fails, naming the file and the right line. */
@@ -297,6 +321,100 @@ START_TEST(test_bad)
 	    "case %d: want prefix '%s', got '%s'", _i, want, err);
 	ck_assert_msg(strstr(err, bad_cases[_i].want) != NULL,
 	    "case %d: want '%s' in '%s'", _i, bad_cases[_i].want, err);
+}
+END_TEST
+
+/* Comments anywhere: inside a list, between key and value, after a
+ * brace; the values around them are read. */
+START_TEST(test_comments)
+{
+	char		 err[1024];
+	struct policy	*pol;
+
+	pol = load_text("# head\npop3 { // section\n"
+	    "  listen = {\n"
+	    "    \"127.0.0.1:1110\", # the usual one\n"
+	    "    # \"127.0.0.1:2110\", commented out\n"
+	    "    /* another */ \"[::1]:1110\"\n"
+	    "  }\n"
+	    "  backend = # where Dovecot is\n"
+	    "    \"127.0.0.1:110\"\n"
+	    "  max_connections = /* inline */ 7\n"
+	    "}\n"
+	    "log { json_file = \"/var/log/a#b//c/*d\" }\n", err, sizeof(err));
+	ck_assert_msg(pol != NULL, "%s", err);
+	ck_assert_uint_eq(pol->pop3.listen.n, 2);
+	ck_assert_str_eq(pol->pop3.listen.v[0], "127.0.0.1:1110");
+	ck_assert_str_eq(pol->pop3.listen.v[1], "[::1]:1110");
+	ck_assert_str_eq(pol->pop3.backend, "127.0.0.1:110");
+	ck_assert_int_eq(pol->pop3.max_connections, 7);
+	ck_assert_str_eq(pol->log.json_file, "/var/log/a#b//c/*d");
+	pol_unref(pol);
+}
+END_TEST
+
+/* An error in the shipped, heavily commented file names its own line. */
+START_TEST(test_shipped_file_lines)
+{
+	char		 err[1024], want[128], line[512];
+	FILE		*in = fopen("etc/mailwarden.conf", "r"), *out;
+	struct policy	*pol;
+	int		 n = 0, at = 0, fd;
+
+	ck_assert_ptr_nonnull(in);
+	strcpy(conf_path, "/tmp/check_conf.XXXXXX");
+	ck_assert_int_ne(fd = mkstemp(conf_path), -1);
+	ck_assert_ptr_nonnull(out = fdopen(fd, "w"));
+	/* Break the pop3 section's max_commands line, after ~40 comments. */
+	while (fgets(line, sizeof(line), in) != NULL) {
+		n++;
+		if (strstr(line, "protection max_commands") != NULL &&
+		    at == 0) {
+			fputs("  protection max_commands { limit = 0 }\n", out);
+			at = n;
+		} else
+			fputs(line, out);
+	}
+	fclose(in);
+	fclose(out);
+	ck_assert_int_gt(at, 40);
+	memset(err, 0, sizeof(err));
+	ck_assert_ptr_nonnull(out = fmemopen(err, sizeof(err), "w"));
+	pol = pol_load(conf_path, out);
+	fclose(out);
+	unlink(conf_path);
+	ck_assert_ptr_null(pol);
+	snprintf(want, sizeof(want), "%s:%d: ", conf_path, at);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0,
+	    "want prefix '%s', got '%s'", want, err);
+}
+END_TEST
+
+/* A NUL octet is refused at its line, not read as the end of the file. */
+START_TEST(test_nul_octet)
+{
+	static const char text[] = "pop3 {\n max_connections = 5\n\0"
+	    "bogus = 1\n}\n";
+	char		 err[1024], want[128];
+	FILE		*f, *ef;
+	struct policy	*pol;
+	int		 fd;
+
+	strcpy(conf_path, "/tmp/check_conf.XXXXXX");
+	ck_assert_int_ne(fd = mkstemp(conf_path), -1);
+	ck_assert_ptr_nonnull(f = fdopen(fd, "w"));
+	ck_assert_uint_eq(fwrite(text, 1, sizeof(text) - 1, f),
+	    sizeof(text) - 1);
+	fclose(f);
+	memset(err, 0, sizeof(err));
+	ck_assert_ptr_nonnull(ef = fmemopen(err, sizeof(err), "w"));
+	pol = pol_load(conf_path, ef);
+	fclose(ef);
+	unlink(conf_path);
+	ck_assert_ptr_null(pol);
+	snprintf(want, sizeof(want), "%s:3: NUL octet in the file\n",
+	    conf_path);
+	ck_assert_str_eq(err, want);
 }
 END_TEST
 
@@ -380,6 +498,9 @@ conf_suite(void)
 	tcase_add_test(tc, test_every_key);
 	tcase_add_loop_test(tc, test_bad, 0,
 	    sizeof(bad_cases) / sizeof(bad_cases[0]));
+	tcase_add_test(tc, test_comments);
+	tcase_add_test(tc, test_shipped_file_lines);
+	tcase_add_test(tc, test_nul_octet);
 	tcase_add_test(tc, test_unix_path_max);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_loop_test(tc, test_hostport, 0,
