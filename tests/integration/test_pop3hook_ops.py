@@ -2,12 +2,15 @@
 """pop3hook in operation: connection limits, timeouts, a backend that is
 down or slow, reload (new policy for new sessions, a broken file keeps the
 old), graceful SIGTERM, half-closed and reset connections, EMFILE,
-inspect_after_auth = false and tls = passthrough."""
+inspect_after_auth = false (and a client flooding a backend that stops
+reading), tls = passthrough."""
+import hashlib
 import os
 import resource
 import signal
 import socket
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -481,6 +484,93 @@ def not_inspected_after_login():
            "one event")
     finally:
         h.stop()
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for ln in f:
+            if ln.startswith("VmRSS:"):
+                return int(ln.split()[1])
+    return 0
+
+
+@scenario
+def client_flood_backend_not_reading():
+    """After login with inspect_after_auth = false the client's bytes are
+    relayed unread: a client that floods a backend which stops reading is
+    held back (pop3hook stops reading it, keeps its memory, does not spin),
+    and every byte arrives, in order, once the backend reads again."""
+    bport, port = 21294, next_port()
+    data = os.urandom(32 * 1024 * 1024)
+    stalled, resume = threading.Event(), threading.Event()
+    got = {}
+
+    def handler(s, n):
+        s.sendall(b"+OK fake\r\n")
+        buf = b""
+        while buf.count(b"\n") < 2:            # USER, PASS
+            d = s.recv(4096)
+            if not d:
+                return
+            buf += d
+        s.sendall(b"+OK\r\n+OK\r\n")
+        rest = buf.split(b"\n", 2)[2]
+        stalled.set()
+        resume.wait(30)
+        h = hashlib.sha256(rest)
+        total = len(rest)
+        while total < len(data):
+            d = s.recv(1 << 20)
+            if not d:
+                break
+            h.update(d)
+            total += len(d)
+        got["n"], got["sha"] = total, h.hexdigest()
+        s.sendall(b"+OK done\r\n")
+
+    fk = mwtest.FakeServer(bport, handler)
+    h = Hook(port, "127.0.0.1:%d" % bport, "inspect_after_auth = false")
+    try:
+        c = client(port)
+        eq(c.line(), "+OK fake", "greeting")
+        c.s.sendall(b"USER a\r\nPASS b\r\n")
+        eq(c.line(), "+OK", "USER")
+        eq(c.line(), "+OK", "PASS")
+        check(stalled.wait(10), "backend stopped reading")
+        rss0 = rss_kib(h.proc.pid)
+        sent = [0]
+
+        def sender():
+            v = memoryview(data)
+            try:
+                while sent[0] < len(data):
+                    sent[0] += c.s.send(v[sent[0]:sent[0] + 65536])
+            except OSError:
+                pass
+        c.s.settimeout(60)
+        t = threading.Thread(target=sender, daemon=True)
+        t.start()
+        time.sleep(1.5)
+        held = sent[0]
+        t0 = mwtest.cpu_ticks(h.proc.pid)
+        time.sleep(1.0)
+        used = mwtest.cpu_ticks(h.proc.pid) - t0
+        grew = rss_kib(h.proc.pid) - rss0
+        check(held < len(data) // 2,
+              "client held back (%d of %d octets taken)" % (held, len(data)))
+        eq(sent[0], held, "nothing more taken while the backend waits")
+        check(used <= 10, "no spinning while held back (%d ticks)" % used)
+        check(grew < 8 * 1024, "memory kept (RSS +%d KiB)" % grew)
+        resume.set()
+        t.join(60)
+        eq(sent[0], len(data), "the client sent everything")
+        eq(c.line(), "+OK done", "backend read to the end")
+        eq(got.get("n"), len(data), "every octet arrived")
+        eq(got.get("sha"), hashlib.sha256(data).hexdigest(), "in order")
+        c.close()
+    finally:
+        h.stop()
+        fk.close()
 
 
 @scenario
