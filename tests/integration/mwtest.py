@@ -276,6 +276,15 @@ def fd_count(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
+def rss_kib(pid):
+    """A process's resident memory (VmRSS), KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for ln in f:
+            if ln.startswith("VmRSS:"):
+                return int(ln.split()[1])
+    return 0
+
+
 def set_reset(s):
     """Make close() send a reset instead of a FIN (SO_LINGER 0)."""
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

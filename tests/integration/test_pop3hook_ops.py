@@ -486,14 +486,6 @@ def not_inspected_after_login():
         h.stop()
 
 
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for ln in f:
-            if ln.startswith("VmRSS:"):
-                return int(ln.split()[1])
-    return 0
-
-
 @scenario
 def client_flood_backend_not_reading():
     """After login with inspect_after_auth = false the client's bytes are
@@ -537,7 +529,7 @@ def client_flood_backend_not_reading():
         eq(c.line(), "+OK", "USER")
         eq(c.line(), "+OK", "PASS")
         check(stalled.wait(10), "backend stopped reading")
-        rss0 = rss_kib(h.proc.pid)
+        rss0 = mwtest.rss_kib(h.proc.pid)
         sent = [0]
 
         def sender():
@@ -555,7 +547,7 @@ def client_flood_backend_not_reading():
         t0 = mwtest.cpu_ticks(h.proc.pid)
         time.sleep(1.0)
         used = mwtest.cpu_ticks(h.proc.pid) - t0
-        grew = rss_kib(h.proc.pid) - rss0
+        grew = mwtest.rss_kib(h.proc.pid) - rss0
         check(held < len(data) // 2,
               "client held back (%d of %d octets taken)" % (held, len(data)))
         eq(sent[0], held, "nothing more taken while the backend waits")

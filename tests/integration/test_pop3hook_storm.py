@@ -374,14 +374,6 @@ def write_conf(path, events, backend, policy, per_ip=1000):
                 (events, HOOK_PORT, backend, per_ip, SETTINGS, policy))
 
 
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for ln in f:
-            if ln.startswith("VmRSS:"):
-                return int(ln.split()[1])
-    return 0
-
-
 def check_events(path, allowed_actions):
     """Every line a JSON object of a known kind; attack events exactly as
     SPEC section 4 orders them; no password in them."""
@@ -434,13 +426,13 @@ def hostile_storm_from_both_sides():
     try:
         mwtest.wait_port(HOOK_PORT)
         time.sleep(0.3)
-        base_fds, base_rss = mwtest.fd_count(h.pid), rss_kib(h.pid)
+        base_fds, base_rss = mwtest.fd_count(h.pid), mwtest.rss_kib(h.pid)
         stats = mwtest.run_clients(CLIENTS, SEED, PHASE, client_session)
         check(h.poll() is None, "pop3hook died in the prevent phase")
         check(not backend.violations, "let through under prevent: %s" %
               "; ".join(backend.violations))
         lines1 = backend.lines
-        rss1 = rss_kib(h.pid)
+        rss1 = mwtest.rss_kib(h.pid)
 
         # Phase two, under load: detect and off, a way of passing on the
         # client address and a TLS mode, chosen by the seed.
@@ -484,7 +476,7 @@ def hostile_storm_from_both_sides():
         c0 = mwtest.cpu_ticks(h.pid)
         time.sleep(1)
         check(mwtest.cpu_ticks(h.pid) - c0 <= 2, "pop3hook busy while idle")
-        rss2 = rss_kib(h.pid)
+        rss2 = mwtest.rss_kib(h.pid)
         print("  %d sessions, %d lines reached the backend in phase one, "
               "%d MB to clients, %d refused; RSS %d -> %d -> %d KiB" %
               (stats["sessions"], lines1, stats["received"] >> 20,
