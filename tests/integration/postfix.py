@@ -333,27 +333,37 @@ EVENT_KEYS = ["ts", "event", "service", "protection", "action",
 
 
 class Milter:
-    """A mailwarden-milter on 127.0.0.1:port with its own configuration.
+    """A mailwarden-milter on 127.0.0.1:port, or on the UNIX socket path
+    unix, with its own configuration.
 
     smtp is the text inside the smtp { } section (the socket is added),
     top is top-level text, log more text inside log { }; events go to <dir>/events.json, syslog is off.
     """
 
-    def __init__(self, port, smtp="", top="", dir=None, log=""):
+    def __init__(self, port, smtp="", top="", dir=None, log="", unix=None):
         self.port = port
+        self.unix = unix
         self.dir = dir or mwtest.tmpdir("mwmilter-")
         self.conf = os.path.join(self.dir, "mailwarden.conf")
         self.json = os.path.join(self.dir, "events.json")
-        self.spec = "inet:127.0.0.1:%d" % port
+        self.spec = ("unix:" + unix if unix else
+                     "inet:127.0.0.1:%d" % port)
         self.proc = None
         self.log = log
         self.write_conf(smtp, top)
 
     def write_conf(self, smtp="", top=""):
+        sock = ("unix:" + self.unix if self.unix else
+                "inet:%d@127.0.0.1" % self.port)
         with open(self.conf, "w") as f:
             f.write('%s\nlog { syslog = false json_file = "%s" %s }\n'
-                    'smtp {\n  socket = "inet:%d@127.0.0.1"\n%s\n}\n' %
-                    (top, self.json, self.log, self.port, smtp))
+                    'smtp {\n  socket = "%s"\n%s\n}\n' %
+                    (top, self.json, self.log, sock, smtp))
+
+    def listening(self):
+        if self.unix:
+            return os.path.exists(self.unix)
+        return mwtest.tcp_listening(self.port)
 
     def table(self):
         """The -P smtpd_command_filter table of this configuration."""
@@ -369,10 +379,10 @@ class Milter:
         self.proc = mwtest.spawn([MILTER, "-f", "-c", self.conf],
                                  stdout=self._errf, stderr=self._errf)
         end = time.time() + timeout
-        while not mwtest.tcp_listening(self.port):
+        while not self.listening():
             if self.proc.poll() is not None or time.time() > end:
-                raise mwtest.Fail("milter on %d did not start: %s" %
-                                  (self.port, self.stderr()))
+                raise mwtest.Fail("milter on %s did not start: %s" %
+                                  (self.spec, self.stderr()))
             time.sleep(0.02)
         return self
 

@@ -3,14 +3,19 @@
 Dovecot SASL (smtpd_sasl_type = dovecot) and swaks: each smtp.auth rule
 allowing and refusing PLAIN, LOGIN and CRAM-MD5 with and without STARTTLS;
 the -P table blocking AUTH entirely, catching an overlong AUTH line and an
-AUTH CRAM-MD5 with an initial response.  Every refusal is checked as the
-client saw it and as the exact JSON event.  Ports 22170-22199."""
+AUTH CRAM-MD5 with an initial response; a milter on a UNIX socket,
+running as nobody:postfix.  Every refusal is checked as the client saw it
+and as the exact JSON event.  Ports 22170-22199."""
 import base64
+import grp
 import itertools
 import os
+import pwd
 import socket
+import stat
 
 import dovecot
+import mwtest
 import postfix
 from mwtest import Line, check, eq, run, scenario, wait_for
 
@@ -29,19 +34,37 @@ MILTERS = {
     22194: ("tls", "protection auth { require_tls = true }"),
     22195: ("block", 'protection unknown_command { action = prevent '
             'block_commands = {"AUTH"} }'),
+    # On a UNIX socket, run as nobody:postfix, as the README sets it up.
+    22196: ("unix", 'protection auth { deny_mechanisms = {"LOGIN"} }'),
 }
+UNIX_TOP = 'user = "nobody"\ngroup = "postfix"'
+sock_path = None
 M = {}          # name -> postfix.Milter
 PORT = {}       # name -> Postfix smtpd port
 dc = pf = None
 
 
+def unix_socket_dir():
+    """The README's socket directory: owned by the milter's user and
+    group, mode 750, so that Postfix (in group postfix) reaches the socket
+    and the milter, no longer root, can remove it."""
+    d = os.path.join(mwtest.tmpdir("mwsock-"), "mailwarden")
+    os.mkdir(d, 0o750)
+    os.chown(d, pwd.getpwnam("nobody").pw_uid, grp.getgrnam("postfix").gr_gid)
+    return os.path.join(d, "milter.sock")
+
+
 def setup():
-    global dc, pf
+    global dc, pf, sock_path
     dc = dovecot.Dovecot(DOVECOT_PORT, users={USER: PASSWORD})
     dc.start()
+    sock_path = unix_socket_dir()
     listeners = {}
     for mport, (name, smtp) in MILTERS.items():
-        m = postfix.Milter(mport, smtp)
+        if name == "unix":
+            m = postfix.Milter(mport, smtp, UNIX_TOP, unix=sock_path)
+        else:
+            m = postfix.Milter(mport, smtp)
         M[name] = m
         PORT[name] = mport - 10
         listeners[mport - 10] = {"smtpd_milters": m.spec}
@@ -58,6 +81,7 @@ def teardown():
     pf.stop()
     for m in M.values():
         eq(m.stop(), 0, "milter exit status")
+    check(not os.path.exists(sock_path), "the milter removed its socket")
     dc.stop()
 
 
@@ -130,6 +154,28 @@ def deny_mechanisms():
         allowed("deny", "PLAIN", tls)
         refused("deny", "LOGIN", tls, "AUTH LOGIN: mechanism denied")
         refused("deny", "CRAM-MD5", tls, "AUTH CRAM-MD5: mechanism denied")
+
+
+@scenario
+def unix_socket_owner_and_mode():
+    """srw-rw----, nobody:postfix, and the milter runs as them."""
+    st = os.stat(sock_path)
+    check(stat.S_ISSOCK(st.st_mode), "a socket")
+    eq(oct(st.st_mode & 0o7777), "0o660", "mode")
+    eq((pwd.getpwuid(st.st_uid).pw_name, grp.getgrgid(st.st_gid).gr_name),
+       ("nobody", "postfix"), "owner")
+    with open("/proc/%d/status" % M["unix"].proc.pid) as f:
+        ids = dict(ln.split(":", 1) for ln in f if ":" in ln)
+    eq(ids["Uid"].split()[0], str(pwd.getpwnam("nobody").pw_uid), "uid")
+    eq(ids["Gid"].split()[0], str(grp.getgrnam("postfix").gr_gid), "gid")
+
+
+@scenario
+def unix_socket_rules_apply():
+    """Postfix reaches the milter through the socket, with the macros."""
+    for tls in (False, True):
+        allowed("unix", "PLAIN", tls)
+        refused("unix", "LOGIN", tls, "AUTH LOGIN: mechanism denied")
 
 
 @scenario
