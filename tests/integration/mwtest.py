@@ -350,6 +350,44 @@ def serve(instance):
     return 0
 
 
+class SyslogSink:
+    """What a daemon under test sends to syslog(3): a datagram socket at
+    /dev/log when the machine has none (removed by close()), else a socket
+    of its own that wrap() bind-mounts over /dev/log in a private mount
+    namespace for the wrapped program alone (root only)."""
+
+    def __init__(self):
+        self.own_devlog = not os.path.exists("/dev/log")
+        self.path = ("/dev/log" if self.own_devlog else
+                     os.path.join(tmpdir("mwlog-"), "log"))
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.s.bind(self.path)
+        os.chmod(self.path, 0o666)
+        self.s.setblocking(False)
+        self.msgs = []
+
+    def wrap(self, argv):
+        """argv, run so that its syslog(3) reaches this sink."""
+        if self.own_devlog:
+            return argv
+        return ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                'mount --bind "$0" /dev/log && exec "$@"', self.path] + argv
+
+    def read(self):
+        """Every message received so far, as text."""
+        while True:
+            try:
+                self.msgs.append(self.s.recv(65536).decode(
+                    errors="replace"))
+            except BlockingIOError:
+                return self.msgs
+
+    def close(self):
+        self.s.close()
+        if self.own_devlog:
+            os.unlink(self.path)
+
+
 def _cleanup():
     for p in _procs:
         try:

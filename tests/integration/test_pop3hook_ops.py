@@ -3,7 +3,7 @@
 down or slow, reload (new policy for new sessions, a broken file keeps the
 old), graceful SIGTERM, half-closed and reset connections, EMFILE,
 inspect_after_auth = false (and a client flooding a backend that stops
-reading), tls = passthrough."""
+reading), tls = passthrough, event lines in syslog."""
 import hashlib
 import os
 import resource
@@ -34,24 +34,30 @@ def next_port():
 class Hook:
     """A running pop3hook with its own configuration and JSON event log."""
 
-    def __init__(self, port, backend, pop3="", top="", preexec=None):
+    def __init__(self, port, backend, pop3="", top="", preexec=None,
+                 syslog=None):
         self.port = port
         self.dir = mwtest.tmpdir("mwp3-")
         self.events_path = os.path.join(self.dir, "events.json")
         self.conf = os.path.join(self.dir, "mailwarden.conf")
+        self.syslog = syslog
         self.write(backend, pop3, top)
         self.errpath = os.path.join(self.dir, "stderr")
         self.errf = open(self.errpath, "wb")
-        self.proc = mwtest.spawn([HOOK, "-f", "-c", self.conf],
+        argv = [HOOK, "-f", "-c", self.conf]
+        self.proc = mwtest.spawn(syslog.wrap(argv) if syslog else argv,
                                  stderr=self.errf, preexec_fn=preexec)
         mwtest.wait_port(port)
 
     def write(self, backend, pop3="", top=""):
+        """The file; syslog = true when a mwtest.SyslogSink listens."""
         with open(self.conf, "w") as f:
-            f.write('%s\nlog {\n  json_file = "%s"\n  syslog = false\n}\n'
+            f.write('%s\nlog {\n  json_file = "%s"\n  syslog = %s\n}\n'
                     'pop3 {\n  listen = {"127.0.0.1:%d"}\n'
                     '  backend = "%s"\n%s\n}\n' %
-                    (top, self.events_path, self.port, backend, pop3))
+                    (top, self.events_path,
+                     "true" if self.syslog else "false", self.port,
+                     backend, pop3))
 
     def stderr(self):
         with open(self.errpath, errors="replace") as f:
@@ -563,6 +569,45 @@ def client_flood_backend_not_reading():
     finally:
         h.stop()
         fk.close()
+
+
+@scenario
+def syslog_lines():
+    """syslog = true (the default): each event is one message, facility
+    mail at warning, from mailwarden-pop3hook[pid], with the fields of the
+    JSON event as key=value (SPEC section 4); the start-up line is there
+    too, at info."""
+    port = next_port()
+    sink = mwtest.SyslogSink()
+    h = None
+    try:
+        h = Hook(port, "127.0.0.1:%d" % DC_PORT, syslog=sink)
+        c = client(port)
+        check(c.line().startswith("+OK"), "greeting")
+        eq(c.cmd("USER"), "-ERR No username supplied in USER command",
+           "refused")
+        c.close()
+        ev = h.events(1)[-1]
+        tag = "mailwarden-pop3hook[%d]: " % h.proc.pid
+        want = ("<20>", tag + "attack service=pop3 "
+                "protection=pop3.empty_username action=prevent "
+                'attack_name="POP3 Policy Violation" '
+                'attack_info="No username supplied in USER command" '
+                "client=127.0.0.1 client_port=%d session=%s user=- "
+                'detail="USER"' % (ev["client_port"], ev["session"]))
+        got = mwtest.wait_for(
+            lambda: [m for m in sink.read() if "attack " in m], 5,
+            "the event in syslog")
+        eq(len(got), 1, "one syslog message for one event")
+        check(got[0].startswith(want[0]) and got[0].endswith(want[1]),
+              "syslog message %r, want %r ... %r" % ((got[0],) + want))
+        check(any(m.startswith("<22>") and tag + "listening with" in m
+                  for m in sink.read()),
+              "start-up line at mail.info: %r" % sink.read()[:3])
+    finally:
+        if h:
+            h.stop()
+        sink.close()
 
 
 @scenario
