@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: ISC
 """pop3hook in operation: connection limits, timeouts, a backend that is
 down or slow, reload (new policy for new sessions, a broken file keeps the
-old), graceful SIGTERM, half-closed and reset connections, EMFILE,
+old, a file that cannot run is refused), graceful SIGTERM, half-closed
+and reset connections, EMFILE,
 inspect_after_auth = false (and a client flooding a backend that stops
 reading), tls = passthrough, event lines in syslog."""
 import hashlib
@@ -267,6 +268,35 @@ def reload_policy():
         c.line()
         eq(c.cmd("USER"), "+OK", "the last good policy stays")
         c.close()
+    finally:
+        h.stop()
+
+
+@scenario
+def reload_refused_keeps_policy():
+    """A file that parses but cannot run (tls = terminate, a backend that
+    does not resolve) is refused on reload like a broken one: logged, the
+    running policy kept, new sessions served by it."""
+    port = next_port()
+    h = Hook(port, "127.0.0.1:%d" % DC_PORT)
+    try:
+        for backend, pop3, why in (
+                ("127.0.0.1:%d" % DC_PORT, 'tls = "terminate"',
+                 "reload: tls = terminate is not supported yet: keeping "
+                 "the running configuration"),
+                ("mailwarden-no-such-host.invalid:110", "",
+                 "reload: backend mailwarden-no-such-host.invalid:110: ")):
+            h.write(backend, pop3 + "\nprotection empty_username "
+                    "{ action = off }")
+            os.kill(h.proc.pid, signal.SIGHUP)
+            mwtest.wait_for(lambda: why in h.stderr(), 10, why)
+            check(h.proc.poll() is None, "still running")
+            c = client(port)
+            check(c.line().startswith("+OK Dovecot"), "served by Dovecot")
+            eq(c.cmd("USER"), "-ERR No username supplied in USER command",
+               "the running policy stays")
+            c.close()
+        check("configuration reloaded" not in h.stderr(), "nothing reloaded")
     finally:
         h.stop()
 
