@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: ISC
 """pop3hook in operation: connection limits, timeouts, a backend that is
 down or slow, reload (new policy for new sessions, a broken file keeps the
-old, a file that cannot run is refused), graceful SIGTERM, half-closed
-and reset connections, EMFILE,
-inspect_after_auth = false (and a client flooding a backend that stops
-reading), tls = passthrough, event lines in syslog."""
+old, a file that cannot run is refused), graceful SIGTERM, half-closed and
+reset connections, EMFILE, inspect_after_auth = false (and a client
+flooding a backend that stops reading), tls = passthrough, event lines in
+syslog."""
 import hashlib
 import os
 import resource
