@@ -337,12 +337,15 @@ class Milter:
     unix, with its own configuration.
 
     smtp is the text inside the smtp { } section (the socket is added),
-    top is top-level text, log more text inside log { }; events go to <dir>/events.json, syslog is off.
+    top is top-level text, log more text inside log { }; events go to
+    <dir>/events.json; syslog is off unless a mwtest.SyslogSink is given.
     """
 
-    def __init__(self, port, smtp="", top="", dir=None, log="", unix=None):
+    def __init__(self, port, smtp="", top="", dir=None, log="", unix=None,
+                 syslog=None):
         self.port = port
         self.unix = unix
+        self.syslog = syslog
         self.dir = dir or mwtest.tmpdir("mwmilter-")
         self.conf = os.path.join(self.dir, "mailwarden.conf")
         self.json = os.path.join(self.dir, "events.json")
@@ -356,9 +359,10 @@ class Milter:
         sock = ("unix:" + self.unix if self.unix else
                 "inet:%d@127.0.0.1" % self.port)
         with open(self.conf, "w") as f:
-            f.write('%s\nlog { syslog = false json_file = "%s" %s }\n'
+            f.write('%s\nlog { syslog = %s json_file = "%s" %s }\n'
                     'smtp {\n  socket = "%s"\n%s\n}\n' %
-                    (top, self.json, self.log, sock, smtp))
+                    (top, "true" if self.syslog else "false", self.json,
+                     self.log, sock, smtp))
 
     def listening(self):
         if self.unix:
@@ -376,7 +380,9 @@ class Milter:
 
     def start(self, timeout=10):
         self._errf = open(os.path.join(self.dir, "milter.stderr"), "ab")
-        self.proc = mwtest.spawn([MILTER, "-f", "-c", self.conf],
+        argv = [MILTER, "-f", "-c", self.conf]
+        self.proc = mwtest.spawn(self.syslog.wrap(argv) if self.syslog
+                                 else argv,
                                  stdout=self._errf, stderr=self._errf)
         end = time.time() + timeout
         while not self.listening():

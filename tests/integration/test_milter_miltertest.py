@@ -2,14 +2,15 @@
 """mailwarden-milter driven by miltertest (tests/milter/*.lua) through
 callback sequences Postfix does not produce easily: a transaction aborted
 half-way, a second transaction on one connection, macros and client address
-missing.  Each script asserts the milter's replies; this file checks the
-exact JSON events.  Ports 22140-22149."""
+missing; the event lines in syslog.  Each script asserts the milter's
+replies; this file checks the exact JSON events.  Ports 22140-22149."""
 import os
 import resource
 import socket
 import struct
 import subprocess
 
+import mwtest
 import postfix
 from mwtest import ROOT, check, eq, run, scenario
 
@@ -49,6 +50,40 @@ def abort_mid_transaction():
                             "server", "RCPT TO:<x@example.com>")
     with_milter(22140, EXT + "protection external_mail { action = prevent }",
                 body)
+
+
+@scenario
+def syslog_lines():
+    """The milter's events reach syslog(3) as pop3hook's do: one message
+    at mail.warning from mailwarden-milter[pid], the fields as key=value."""
+    sink = mwtest.SyslogSink()
+
+    def body(m):
+        miltertest("abort.lua", m)
+        ev = m.wait_events(1)[0]
+        got = mwtest.wait_for(
+            lambda: [x for x in sink.read() if "attack " in x], 5,
+            "the event in syslog")
+        eq(len(got), 1, "one syslog message for one event")
+        want = ("mailwarden-milter[%d]: attack service=smtp "
+                "protection=smtp.external_mail action=prevent "
+                'attack_name="Mail" attack_info="A connection attempt to '
+                'an external mail server" client=%s client_port=%d '
+                'session=%s user=- detail="RCPT TO:<x@example.com>"' %
+                (m.proc.pid, ev["client"], ev["client_port"] or 0,
+                 ev["session"]))
+        check(got[0].startswith("<20>") and got[0].endswith(want),
+              "syslog message %r, want <20>... %r" % (got[0], want))
+    try:
+        m = postfix.Milter(22144, EXT + "protection external_mail "
+                           "{ action = prevent }", syslog=sink)
+        m.start()
+        try:
+            body(m)
+        finally:
+            eq(m.stop(), 0, "milter exit status")
+    finally:
+        sink.close()
 
 
 @scenario
