@@ -195,10 +195,3 @@ pol_sensitivity_parse(const char *s)
 		return MCP_HIGH;
 	return -1;
 }
-
-/* Sensitivity's name. */
-const char *
-pol_sensitivity_name(enum mcp_sensitivity s)
-{
-	return s == MCP_LOW ? "low" : s == MCP_HIGH ? "high" : "medium";
-}

@@ -131,6 +131,5 @@ int		 pol_hostport(const char *spec, char *host, size_t hostsz,
 
 /* "low"/"medium"/"high"; -1 if none. */
 int		 pol_sensitivity_parse(const char *);
-const char	*pol_sensitivity_name(enum mcp_sensitivity);
 
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "mcp.h"
+#include "policy.h"
 
 /* A record is judged on at most this many bytes; the rest is skipped. */
 #define CLI_RECORD_MAX	(1024 * 1024)
@@ -91,27 +92,12 @@ cli_file(struct cli *c, FILE *f)
 	return 0;
 }
 
-/* Parse the sensitivity name. */
-static int
-cli_sens(const char *s, enum mcp_sensitivity *out)
-{
-	if (strcmp(s, "low") == 0)
-		*out = MCP_LOW;
-	else if (strcmp(s, "medium") == 0)
-		*out = MCP_MEDIUM;
-	else if (strcmp(s, "high") == 0)
-		*out = MCP_HIGH;
-	else
-		return -1;
-	return 0;
-}
-
 int
 main(int argc, char *argv[])
 {
 	struct cli	 c = { .sens = MCP_MEDIUM, .delim = '\n' };
 	FILE		*f;
-	int		 ch, i, rc = 0;
+	int		 ch, i, rc = 0, sens;
 
 	while ((ch = getopt(argc, argv, "0hs:")) != -1) {
 		switch (ch) {
@@ -119,12 +105,13 @@ main(int argc, char *argv[])
 			c.delim = '\0';
 			break;
 		case 's':
-			if (cli_sens(optarg, &c.sens) == -1) {
+			if ((sens = pol_sensitivity_parse(optarg)) == -1) {
 				fprintf(stderr, "mailwarden-mcp: bad "
 				    "sensitivity \"%s\" (low, medium, high)\n",
 				    optarg);
 				return 1;
 			}
+			c.sens = (enum mcp_sensitivity)sens;
 			break;
 		case 'h':
 			cli_usage(stdout);
