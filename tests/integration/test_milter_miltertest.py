@@ -2,13 +2,16 @@
 """mailwarden-milter driven by miltertest (tests/milter/*.lua) through
 callback sequences Postfix does not produce easily: a transaction aborted
 half-way, a second transaction on one connection, macros and client address
-missing; the event lines in syslog.  Each script asserts the milter's
-replies; this file checks the exact JSON events.  Ports 22140-22149."""
+missing; the event lines in syslog; a stop with sessions open.  Each
+script asserts the milter's replies; this file checks the exact JSON
+events.  Ports 22140-22149."""
 import os
 import resource
+import signal
 import socket
 import struct
 import subprocess
+import time
 
 import mwtest
 import postfix
@@ -202,6 +205,43 @@ def many_concurrent_sessions():
         ev = m.wait_events(n // 2)
         eq(len({e["client_port"] for e in ev}), len(ev), "distinct sessions")
     with_milter(22143, "", body, log="max_events_per_second = 100000")
+
+
+@scenario
+def stop_with_sessions_open():
+    """SIGTERM while the MTA holds sessions open: the milter stops
+    accepting, waits while the count falls, then exits 0 within
+    shutdown_timeout and says how many it left to milter_default_action."""
+    m = postfix.Milter(22145, "", top="shutdown_timeout = 20")
+    m.start()
+    socks = []
+    try:
+        for i in range(3):
+            s = socket.create_connection(("127.0.0.1", m.port), 10)
+            s.settimeout(20)
+            s.sendall(_pkt(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff)))
+            eq(_recv_pkt(s)[:1], b"O", "negotiation reply")
+            s.sendall(_pkt(b"C", b"c\0" + b"4" + struct.pack(">H", 2000 + i)
+                           + b"127.0.0.1\0"))
+            s.sendall(_pkt(b"H", b"client.test.example\0"))
+            eq(_recv_pkt(s)[:1], b"c", "HELO answered")
+            socks.append(s)
+        t0 = time.time()
+        m.proc.send_signal(signal.SIGTERM)
+        mwtest.wait_for(lambda: m.proc.poll() is not None, 20,
+                        "the milter exits")
+        took = time.time() - t0
+        eq(m.proc.returncode, 0, "exit status")
+        # libmilter notices the stop within about 5 s; the wait for the
+        # sessions ends after a second without progress, not after 20 s.
+        check(took < 12, "stopped in %.1f s" % took)
+        check(not mwtest.tcp_listening(m.port), "no longer listening")
+        check("3 sessions left open at exit" in m.stderr(),
+              "the sessions left are counted: %r" % m.stderr()[-400:])
+    finally:
+        for s in socks:
+            s.close()
+        m.stop()
 
 
 if __name__ == "__main__":
