@@ -407,6 +407,25 @@ START_TEST(test_nul_octet)
 }
 END_TEST
 
+/* A file of 1 MiB loads; one octet more is refused whole. */
+START_TEST(test_too_large)
+{
+	static char	 text[1024 * 1024 + 1];
+	char		 err[1024], want[128];
+	struct policy	*pol;
+
+	memset(text, '\n', sizeof(text));
+	memcpy(text, "# big\n", 6);
+	pol = load_bytes(text, sizeof(text) - 1, err, sizeof(err));
+	ck_assert_msg(pol != NULL, "%s", err);
+	pol_unref(pol);
+	ck_assert_ptr_null(load_bytes(text, sizeof(text), err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s: too large (over 1048576 octets)\n",
+	    conf_path);
+	ck_assert_str_eq(err, want);
+}
+END_TEST
+
 /* The longest UNIX socket path a sockaddr_un holds (107 octets) loads,
  * for the backend and for the milter socket. */
 START_TEST(test_unix_path_max)
@@ -490,6 +509,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_comments);
 	tcase_add_test(tc, test_shipped_file_lines);
 	tcase_add_test(tc, test_nul_octet);
+	tcase_add_test(tc, test_too_large);
 	tcase_add_test(tc, test_unix_path_max);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_loop_test(tc, test_hostport, 0,
