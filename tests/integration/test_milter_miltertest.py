@@ -2,9 +2,9 @@
 """mailwarden-milter driven by miltertest (tests/milter/*.lua) through
 callback sequences Postfix does not produce easily: a transaction aborted
 half-way, a second transaction on one connection, macros and client address
-missing; the event lines in syslog; a stop with sessions open.  Each
-script asserts the milter's replies; this file checks the exact JSON
-events.  Ports 22140-22149."""
+missing, CONNECT skipped; the event lines in syslog; a stop with sessions
+open.  Each script asserts the milter's replies; this file checks the
+exact JSON events.  Ports 22140-22149."""
 import os
 import resource
 import signal
@@ -205,6 +205,36 @@ def many_concurrent_sessions():
         ev = m.wait_events(n // 2)
         eq(len({e["client_port"] for e in ev}), len(ev), "distinct sessions")
     with_milter(22143, "", body, log="max_events_per_second = 100000")
+
+
+@scenario
+def no_connect_from_the_mta():
+    """An MTA that skips CONNECT (libmilter lets it): the session starts at
+    the first command it does send, is judged all the same, and its event
+    says the client is unknown."""
+    def body(m):
+        s = socket.create_connection(("127.0.0.1", m.port), 10)
+        s.settimeout(10)
+        try:
+            s.sendall(_pkt(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff)))
+            eq(_recv_pkt(s)[:1], b"O", "negotiation reply")
+            s.sendall(_pkt(b"H", b"client.test.example\0"))
+            eq(_recv_pkt(s)[:1], b"c", "HELO answered")
+            s.sendall(_pkt(b"U", b"FOO bar\0"))
+            eq(_recv_pkt(s), b"y550 5.7.1 mail server\0", "FOO refused")
+            s.sendall(_pkt(b"Q"))
+        finally:
+            s.close()
+        ev = m.wait_events(1)
+        eq(len(ev), 1, "events")
+        e = ev[0]
+        eq((e["client"], e["client_port"]), (None, None), "client unknown")
+        postfix.event_check(dict(e, client="127.0.0.1", client_port=1),
+                            "smtp.unknown_command", "prevent",
+                            "Received an unknown command (FOO)",
+                            "mail server", "FOO")
+    with_milter(22146, "protection unknown_command { action = prevent }",
+                body)
 
 
 @scenario
