@@ -2,9 +2,9 @@
 """mailwarden-milter driven by miltertest (tests/milter/*.lua) through
 callback sequences Postfix does not produce easily: a transaction aborted
 half-way, a second transaction on one connection, macros and client address
-missing, CONNECT skipped; the event lines in syslog; a stop with sessions
-open.  Each script asserts the milter's replies; this file checks the
-exact JSON events.  Ports 22140-22149."""
+missing, CONNECT skipped; the event lines in syslog; the event log
+rotated; a stop with sessions open.  Each script asserts the milter's
+replies; this file checks the exact JSON events.  Ports 22140-22149."""
 import os
 import resource
 import signal
@@ -207,24 +207,30 @@ def many_concurrent_sessions():
     with_milter(22143, "", body, log="max_events_per_second = 100000")
 
 
+def helo_foo(m):
+    """One session with no CONNECT: HELO, then FOO, refused under
+    unknown_command = prevent."""
+    s = socket.create_connection(("127.0.0.1", m.port), 10)
+    s.settimeout(10)
+    try:
+        s.sendall(_pkt(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff)))
+        eq(_recv_pkt(s)[:1], b"O", "negotiation reply")
+        s.sendall(_pkt(b"H", b"client.test.example\0"))
+        eq(_recv_pkt(s)[:1], b"c", "HELO answered")
+        s.sendall(_pkt(b"U", b"FOO bar\0"))
+        eq(_recv_pkt(s), b"y550 5.7.1 mail server\0", "FOO refused")
+        s.sendall(_pkt(b"Q"))
+    finally:
+        s.close()
+
+
 @scenario
 def no_connect_from_the_mta():
     """An MTA that skips CONNECT (libmilter lets it): the session starts at
     the first command it does send, is judged all the same, and its event
     says the client is unknown."""
     def body(m):
-        s = socket.create_connection(("127.0.0.1", m.port), 10)
-        s.settimeout(10)
-        try:
-            s.sendall(_pkt(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff)))
-            eq(_recv_pkt(s)[:1], b"O", "negotiation reply")
-            s.sendall(_pkt(b"H", b"client.test.example\0"))
-            eq(_recv_pkt(s)[:1], b"c", "HELO answered")
-            s.sendall(_pkt(b"U", b"FOO bar\0"))
-            eq(_recv_pkt(s), b"y550 5.7.1 mail server\0", "FOO refused")
-            s.sendall(_pkt(b"Q"))
-        finally:
-            s.close()
+        helo_foo(m)
         ev = m.wait_events(1)
         eq(len(ev), 1, "events")
         e = ev[0]
@@ -234,6 +240,27 @@ def no_connect_from_the_mta():
                             "Received an unknown command (FOO)",
                             "mail server", "FOO")
     with_milter(22146, "protection unknown_command { action = prevent }",
+                body)
+
+
+@scenario
+def event_log_rotation():
+    """Rename the JSON event log, SIGUSR1: the next event goes to a new file
+    of the old name."""
+    def body(m):
+        helo_foo(m)
+        m.wait_events(1)
+        os.rename(m.json, m.json + ".1")
+        n = m.stderr().count(" reloaded (")
+        m.proc.send_signal(signal.SIGUSR1)
+        mwtest.wait_for(lambda: m.stderr().count(" reloaded (")
+                        > n, 10, "reload")
+        helo_foo(m)
+        new = m.wait_events(1)
+        old = mwtest.read_events(m.json + ".1")
+        eq((len(old), len(new)), (1, 1), "one event in each file")
+        check(new[0]["session"] != old[0]["session"], "a later session")
+    with_milter(22147, "protection unknown_command { action = prevent }",
                 body)
 
 

@@ -4,7 +4,7 @@ down or slow, reload (new policy for new sessions, a broken file keeps the
 old, a file that cannot run is refused), graceful SIGTERM, half-closed and
 reset connections, EMFILE, inspect_after_auth = false (and a client
 flooding a backend that stops reading), tls = passthrough, event lines in
-syslog."""
+syslog, the event log rotated."""
 import hashlib
 import os
 import resource
@@ -297,6 +297,35 @@ def reload_refused_keeps_policy():
                "the running policy stays")
             c.close()
         check("configuration reloaded" not in h.stderr(), "nothing reloaded")
+    finally:
+        h.stop()
+
+
+@scenario
+def event_log_rotation():
+    """logrotate's way: rename the JSON event log, reload; the next event
+    goes to a new file of the old name, nothing lost or written twice."""
+    port = next_port()
+    h = Hook(port, "127.0.0.1:%d" % DC_PORT)
+    try:
+        def empty_user():
+            c = client(port)
+            c.line()
+            eq(c.cmd("USER"), "-ERR No username supplied in USER command",
+               "refused")
+            c.close()
+        empty_user()
+        h.events(1)
+        os.rename(h.events_path, h.events_path + ".1")
+        os.kill(h.proc.pid, signal.SIGHUP)
+        mwtest.wait_for(lambda: "configuration reloaded" in h.stderr(), 5,
+                        "reload")
+        empty_user()
+        new = h.events(1)
+        old = mwtest.read_events(h.events_path + ".1")
+        eq(len(old), 1, "one event in the rotated file")
+        eq(len(new), 1, "one event in the new file")
+        check(new[0]["session"] != old[0]["session"], "a later session")
     finally:
         h.stop()
 
