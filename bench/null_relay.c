@@ -49,7 +49,6 @@ struct nr_pair {
 	struct nr_dir	 up;		/* client -> server */
 	struct nr_dir	 down;		/* server -> client */
 	struct nr_pair	*dead;		/* next closed pair, to be freed */
-	int		 closed;	/* both ends closed */
 };
 
 static int			 nr_ep;		/* the epoll instance */
@@ -89,8 +88,7 @@ nr_close(struct nr_pair *p)
 	close(p->client.fd);
 	if (p->server.fd != -1)
 		close(p->server.fd);
-	p->client.fd = p->server.fd = -1;
-	p->closed = 1;
+	p->client.fd = p->server.fd = -1;	/* closed: see nr_event */
 	p->dead = nr_dead;
 	nr_dead = p;
 }
@@ -155,7 +153,7 @@ nr_event(struct nr_end *e, uint32_t events)
 {
 	struct nr_pair	*p = e->pair;
 
-	if (p->closed)
+	if (p->client.fd == -1)		/* closed earlier in this batch */
 		return;
 	if (events & EPOLLERR) {
 		nr_close(p);

@@ -49,6 +49,15 @@ enum pol_action {
 #define REG_K_REQUIRE_TLS	0x080	/* require_tls */
 #define REG_K_BLOCK_COMMANDS	0x100	/* block_commands */
 
+/*
+ * The detail of a client line that is not a command of its protocol and
+ * not shaped like one either (SASL data out of turn, a password at the
+ * wrong prompt): its length only, never its bytes.  printf format of one
+ * size_t; REG_UNKNOWN_DETAIL_MAX holds it.
+ */
+#define REG_UNKNOWN_DETAIL	"(unknown command, %zu octets)"
+#define REG_UNKNOWN_DETAIL_MAX	48
+
 struct reg_prot {
 	enum prot_id	 id;		/* index into the table */
 	enum reg_service service;	/* pop3 or smtp */

@@ -342,7 +342,7 @@ void
 mlt_judge_unknown(struct mlt_session *s, const char *cmd,
     struct mlt_verdict *v)
 {
-	char		 other[48];
+	char		 other[REG_UNKNOWN_DETAIL_MAX];
 	const char	*shown;
 	size_t		 len, wl, k, slen;
 	long		 limit;
@@ -369,8 +369,7 @@ mlt_judge_unknown(struct mlt_session *s, const char *cmd,
 		 * at the wrong prompt.  Neither VERB nor detail shows it.
 		 */
 		v->verb[0] = '?', v->verb[1] = '\0';
-		n = snprintf(other, sizeof(other), "(unknown command, %zu "
-		    "octets)", len);
+		n = snprintf(other, sizeof(other), REG_UNKNOWN_DETAIL, len);
 		shown = other, slen = n > 0 ? (size_t)n : 0;
 	}
 	if (mark == PROT_SMTP_AUTH_OVERFLOW) {

@@ -116,7 +116,7 @@ static void
 p3_cmd_detail(struct p3_judge *j, const struct p3_cmdline *cl)
 {
 	size_t	 body = cl->flags & P3_L_LONG ? j->len : p3_chomp(j->line, j->len);
-	char	 d[48];
+	char	 d[REG_UNKNOWN_DETAIL_MAX];
 	int	 n;
 
 	j->dlen = 0;
@@ -130,8 +130,7 @@ p3_cmd_detail(struct p3_judge *j, const struct p3_cmdline *cl)
 		if (cl->kw_ok)
 			p3_dappend(j, cl->kw, cl->kwlen);
 		else {
-			n = snprintf(d, sizeof(d), "(unknown command, %zu "
-			    "octets)", body);
+			n = snprintf(d, sizeof(d), REG_UNKNOWN_DETAIL, body);
 			p3_dappend(j, d, n > 0 ? (size_t)n : 0);
 		}
 		j->kwlen = j->dlen;
