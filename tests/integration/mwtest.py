@@ -285,6 +285,28 @@ def rss_kib(pid):
     return 0
 
 
+def recv_lines(s, size=4096):
+    """Each line s receives, without its LF, until EOF (an unterminated
+    rest is dropped)."""
+    buf = b""
+    while True:
+        d = s.recv(size)
+        if not d:
+            return
+        buf += d
+        while b"\n" in buf:
+            ln, buf = buf.split(b"\n", 1)
+            yield ln
+
+
+def drain_to_eof(s, timeout=3, size=262144):
+    """Read and drop what s receives until EOF (at most timeout seconds
+    per read)."""
+    s.settimeout(timeout)
+    while s.recv(size):
+        pass
+
+
 def set_reset(s):
     """Make close() send a reset instead of a FIN (SO_LINGER 0)."""
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

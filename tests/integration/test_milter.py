@@ -107,6 +107,16 @@ def connect(port):
     return c, c.s.getsockname()[1]
 
 
+def session(name, port):
+    """A session through listener port after a plain EHLO: (the milter
+    name serves, its event count before, the client, the client's port)."""
+    m = M[name]
+    n = len(m.events())
+    c, cport = connect(port)
+    ehlo(c)
+    return m, n, c, cport
+
+
 def ev_since(m, n, count, timeout=5):
     ev = m.wait_events(n + count, timeout)
     time.sleep(0.2)           # nothing more may come
@@ -134,10 +144,7 @@ def ordinary_mail_untouched():
 
 @scenario
 def eleven_unknown_commands():
-    m = M["def"]
-    n = len(m.events())
-    c, port = connect(22110)
-    ehlo(c)
+    m, n, c, port = session("def", 22110)
     for i in range(10):
         eq(c.cmd("BOGUS%s arg" % "ABCDEFGHIJ"[i]), NOTREC,
            "command %d" % (i + 1))
@@ -228,10 +235,7 @@ def overlong_helo_mail_rcpt():
 
 @scenario
 def unknown_command_prevent_and_markers():
-    m = M["strict"]
-    n = len(m.events())
-    c, port = connect(22116)
-    ehlo(c)
+    m, n, c, port = session("strict", 22116)
     eq(c.cmd("FOO bar"), "550 5.7.1 mail server", "FOO")
     # a client typing a marker is treated as if the table produced it
     eq(c.cmd("x-mailwarden-block-vrfy"), "550 5.7.1 mail server", "marker")
@@ -251,10 +255,7 @@ def unknown_command_prevent_and_markers():
                         "X-MAILWARDEN-LONG-AUTH", client_port=port)
     # under the default (detect), a typed marker is logged and Postfix
     # answers it as the unknown command it is
-    m = M["def"]
-    n = len(m.events())
-    c, port = connect(22110)
-    ehlo(c)
+    m, n, c, port = session("def", 22110)
     eq(c.cmd("X-MAILWARDEN-BLOCK-AUTH"), NOTREC, "marker under detect")
     c.close()
     ev = ev_since(m, n, 1)
@@ -268,10 +269,7 @@ def unknown_command_inside_a_transaction():
     """An unknown command between RCPT and DATA: the message is still
     answered at once (libmilter cannot go from an unknown command straight
     to the end of a message whose DATA it skipped, and would never reply)."""
-    m = M["def"]
-    n = len(m.events())
-    c, port = connect(22110)
-    ehlo(c)
+    m, n, c, port = session("def", 22110)
     eq(c.cmd("MAIL FROM:<a@test.example>"), "250 2.1.0 Ok", "MAIL")
     eq(c.cmd("RCPT TO:<b@test.example>"), "250 2.1.5 Ok", "RCPT")
     eq(c.cmd("FOO"), NOTREC, "unknown")
@@ -294,10 +292,7 @@ def sasl_data_out_of_turn_never_logged():
     """A base64 line sent as a command (SASL data out of turn) reaches the
     milter through Postfix as an unknown command: neither the attack name
     nor the detail shows it."""
-    m = M["def"]
-    n = len(m.events())
-    c, port = connect(22110)
-    ehlo(c)
+    m, n, c, port = session("def", 22110)
     blob = "AGFsaWNlAHNlY3JldC1wdzE="       # "\0alice\0secret-pw1"
     eq(c.cmd(blob), NOTREC, "blob")
     eq(c.cmd("c2VjcmV0"), NOTREC, "LOGIN response")

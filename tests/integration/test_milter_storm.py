@@ -136,9 +136,7 @@ def session(r, stats):
         end = r.random()
         if end < 0.6:
             s.sendall(b"QUIT\r\n")
-            s.settimeout(3)
-            while s.recv(65536):
-                pass
+            mwtest.drain_to_eof(s)
         elif end < 0.8:
             mwtest.set_reset(s)
     except OSError:

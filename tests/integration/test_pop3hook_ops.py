@@ -87,15 +87,8 @@ def client(port, src="127.0.0.1"):
 def echo_pop3(s, n):
     """Greet, answer +OK to each line, until EOF."""
     s.sendall(b"+OK fake\r\n")
-    buf = b""
-    while True:
-        d = s.recv(4096)
-        if not d:
-            return
-        buf += d
-        while b"\n" in buf:
-            ln, buf = buf.split(b"\n", 1)
-            s.sendall(b"+OK\r\n")
+    for _ in mwtest.recv_lines(s):
+        s.sendall(b"+OK\r\n")
 
 
 def setup():
@@ -376,19 +369,12 @@ def retr_size_overstated():
 
     def handler(s, n):
         s.sendall(b"+OK fake\r\n")
-        buf = b""
-        while True:
-            d = s.recv(4096)
-            if not d:
-                return
-            buf += d
-            while b"\n" in buf:
-                ln, buf = buf.split(b"\n", 1)
-                if ln.startswith(b"RETR"):
-                    s.sendall(b"+OK %d octets\r\n" % announced +
-                              bodies[int(ln.split()[1]) - 1] + b".\r\n")
-                else:
-                    s.sendall(b"+OK\r\n")
+        for ln in mwtest.recv_lines(s):
+            if ln.startswith(b"RETR"):
+                s.sendall(b"+OK %d octets\r\n" % announced +
+                          bodies[int(ln.split()[1]) - 1] + b".\r\n")
+            else:
+                s.sendall(b"+OK\r\n")
 
     fk = mwtest.FakeServer(bport, handler)
     h = Hook(port, "127.0.0.1:%d" % bport)

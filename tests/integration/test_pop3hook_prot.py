@@ -295,19 +295,13 @@ class Recorder:
         """Serve one connection; False if it ended before any line."""
         s.settimeout(10)
         s.sendall(b"+OK ready\r\n")
-        buf = b""
         i = 0
-        while True:
-            d = s.recv(4096)
-            if not d:
-                return i > 0 or self.got != b""
-            buf += d
-            while b"\n" in buf:
-                ln, buf = buf.split(b"\n", 1)
-                self.got += ln + b"\n"
-                if i < len(self.answers):
-                    s.sendall(self.answers[i])
-                    i += 1
+        for ln in mwtest.recv_lines(s):
+            self.got += ln + b"\n"
+            if i < len(self.answers):
+                s.sendall(self.answers[i])
+                i += 1
+        return i > 0 or self.got != b""
 
     def close(self):
         self.ls.close()

@@ -190,14 +190,10 @@ def client_session(r, stats):
         end = r.random()
         if end < 0.3:
             s.sendall(b"QUIT\r\n")
-            s.settimeout(3)
-            while s.recv(262144):
-                pass
+            mwtest.drain_to_eof(s)
         elif end < 0.5:
             s.shutdown(socket.SHUT_WR)
-            s.settimeout(3)
-            while s.recv(262144):
-                pass
+            mwtest.drain_to_eof(s)
         elif end < 0.75:
             mwtest.set_reset(s)
         elif end < 0.77:
